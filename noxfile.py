@@ -1,0 +1,87 @@
+"""Sessions: the test suite once per backend, the cross-backend agreement run, lint.
+
+``nox`` runs every default session; a backend that cannot run here (``cupy``
+without a CUDA device) skips with its reason, and fails instead when it was
+asked for by name (``nox -s cupy``) or in ``XPBACKPROP_BACKENDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_missing_interpreters = False
+
+# What each CPU backend needs on top of `.[test]`. torch is pinned to the CPU
+# build that lies on the CI machine's disk; any other release downloads gigabytes.
+CPU_BACKENDS = {
+    "numpy": [],
+    "array_api_strict": [],
+    "torch": ["torch==2.13.0"],
+    "jax": ["jax[cpu]"],
+}
+
+
+def _pytest(session: nox.Session, backends: str, *args: str) -> None:
+    session.run(
+        "python", "-m", "pytest", *args, *session.posargs,
+        env={"XPBACKPROP_BACKENDS": backends},
+    )
+
+
+@nox.session
+@nox.parametrize("backend", list(CPU_BACKENDS))
+def tests(session: nox.Session, backend: str) -> None:
+    """The whole suite on one CPU backend (the agreement tests run in `agreement`)."""
+    session.install("-e", ".[test]", *CPU_BACKENDS[backend])
+    _pytest(session, backend, "-m", "not agreement")
+
+
+@nox.session
+def agreement(session: nox.Session) -> None:
+    """Every CPU backend against the NumPy float64 reference, in one environment."""
+    extras = [pkg for pkgs in CPU_BACKENDS.values() for pkg in pkgs]
+    session.install("-e", ".[test]", *extras)
+    _pytest(session, ",".join(CPU_BACKENDS), "-m", "agreement")
+
+
+def _asked_for_by_name(name: str) -> bool:
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv[:-1]):
+        if arg in ("-s", "--session", "--sessions", "-e") and name in argv[i + 1]:
+            return True
+    if any(arg.startswith(("--session=", "--sessions=")) and name in arg for arg in argv):
+        return True
+    return name in os.environ.get("XPBACKPROP_BACKENDS", "").split(",")
+
+
+def _cuda_reason() -> str | None:
+    probe = "import cupy; n = cupy.cuda.runtime.getDeviceCount(); assert n > 0, 'device count 0'"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    if result.returncode == 0:
+        return None
+    last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+    return f"no CUDA device answers for CuPy ({last})"
+
+
+@nox.session(venv_backend="none")
+def cupy(session: nox.Session) -> None:
+    """The whole suite on CuPy, with the interpreter nox runs under (GPU machines have no index)."""
+    reason = _cuda_reason()
+    if reason is not None:
+        if _asked_for_by_name("cupy"):
+            session.error(f"cupy was asked for but cannot run: {reason}")
+        session.skip(reason)
+    _pytest(session, "cupy")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting-independent checks."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".", *session.posargs)

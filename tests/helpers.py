@@ -1,0 +1,32 @@
+"""Comparison helpers shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import xpbackprop as xb
+
+#: cross-backend agreement of the same formulas (DESIGN.md, Testing)
+RTOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+def relative_error(actual, expected) -> float:
+    """``max|a - e| / max|e|``: error relative to the reference array's largest entry.
+
+    Relative to the array's scale rather than entry by entry, so an entry that is
+    zero in exact arithmetic (a cancellation) is judged against the array it sits in.
+    """
+    a = np.asarray(xb.to_numpy(actual), dtype=np.float64)
+    e = np.asarray(xb.to_numpy(expected), dtype=np.float64)
+    assert a.shape == e.shape, f"shape {a.shape} != reference shape {e.shape}"
+    scale = np.max(np.abs(e)) if e.size else 0.0
+    diff = np.max(np.abs(a - e)) if e.size else 0.0
+    if scale == 0.0:
+        return float(diff)
+    return float(diff / scale)
+
+
+def assert_close(actual, expected, rtol: float, what: str = "") -> None:
+    """Fail unless ``relative_error(actual, expected) <= rtol``."""
+    err = relative_error(actual, expected)
+    assert err <= rtol, f"{what}: relative error {err:.3e} > {rtol:.0e}"

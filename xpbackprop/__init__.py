@@ -1,0 +1,47 @@
+"""xpbackprop: backpropagation as batched matrix formulas on any Python array API library."""
+
+from .activations import ACTIVATIONS
+from .backend import BACKENDS, available_backends, namespace, to_numpy
+from .gradcheck import check_gradients
+from .io import ModelFileError, load, save
+from .layers import Activation, Conv1D, Dense, Flatten, Layer
+from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
+from .metrics import accuracy, r2_score
+from .network import MLP, Sequential
+from .optimizers import SGD, Adam, Optimizer
+from .training import DivergenceError, History, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "BACKENDS",
+    "BCE",
+    "LOSSES",
+    "MLP",
+    "MSE",
+    "SGD",
+    "Activation",
+    "Adam",
+    "Conv1D",
+    "CrossEntropy",
+    "Dense",
+    "DivergenceError",
+    "Flatten",
+    "History",
+    "Layer",
+    "Loss",
+    "ModelFileError",
+    "Optimizer",
+    "Sequential",
+    "__version__",
+    "accuracy",
+    "available_backends",
+    "check_gradients",
+    "fit",
+    "load",
+    "namespace",
+    "r2_score",
+    "save",
+    "to_numpy",
+]

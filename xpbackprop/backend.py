@@ -1,0 +1,218 @@
+"""Backends: array namespaces by name, what runs here, and the host boundary.
+
+This is the one module (with :mod:`xpbackprop.init` and :mod:`xpbackprop.io`)
+that knows NumPy: data crosses between the host and a backend only here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "BACKENDS",
+    "array_namespace",
+    "available_backends",
+    "backend_name",
+    "dtype_name",
+    "enable_float64",
+    "namespace",
+    "resolve_dtype",
+    "to_backend",
+    "to_numpy",
+]
+
+#: Backend names, in the order :func:`available_backends` reports them.
+BACKENDS = ("numpy", "array_api_strict", "torch", "jax", "dask", "cupy")
+
+# name -> module to import for the namespace
+_NAMESPACE_MODULES = {
+    "numpy": "array_api_compat.numpy",
+    "cupy": "array_api_compat.cupy",
+    "torch": "array_api_compat.torch",
+    "jax": "jax.numpy",
+    "array_api_strict": "array_api_strict",
+    "dask": "array_api_compat.dask.array",
+}
+
+# top-level package of a module or array type -> backend name
+_PACKAGE_TO_BACKEND = {
+    "numpy": "numpy",
+    "cupy": "cupy",
+    "torch": "torch",
+    "jax": "jax",
+    "jaxlib": "jax",
+    "array_api_strict": "array_api_strict",
+    "dask": "dask",
+}
+
+
+def _name_of_module(module: ModuleType) -> str:
+    name = module.__name__
+    if name.startswith("array_api_compat."):
+        name = name[len("array_api_compat.") :]
+    top = name.split(".")[0]
+    if top not in _PACKAGE_TO_BACKEND:
+        raise ValueError(
+            f"module {module.__name__!r} is not a supported array library; "
+            f"valid backends are {list(BACKENDS)}"
+        )
+    return _PACKAGE_TO_BACKEND[top]
+
+
+def namespace(backend: str | ModuleType) -> ModuleType:
+    """The array-API namespace of ``backend``: a name from :data:`BACKENDS` or a module.
+
+    ``namespace("torch")`` and ``namespace(torch)`` both return
+    ``array_api_compat.torch``; ``namespace("jax")`` returns ``jax.numpy``.
+    Raises ``ValueError`` for an unknown name and ``ImportError`` (with the
+    package to install) when the library is not installed.
+    """
+    name = backend_name(backend)
+    try:
+        return importlib.import_module(_NAMESPACE_MODULES[name])
+    except ImportError as exc:
+        extra = {"cupy": "cuda12' or 'cuda13", "array_api_strict": "strict"}.get(name, name)
+        raise ImportError(
+            f"backend {name!r} needs its library: pip install 'xpbackprop[{extra}]' ({exc})"
+        ) from exc
+
+
+def backend_name(backend: str | ModuleType) -> str:
+    """The canonical name (one of :data:`BACKENDS`) of a backend name or module."""
+    if isinstance(backend, ModuleType):
+        return _name_of_module(backend)
+    if not isinstance(backend, str) or backend not in _NAMESPACE_MODULES:
+        raise ValueError(f"unknown backend {backend!r}; valid backends are {list(BACKENDS)}")
+    return backend
+
+
+def _cuda_device_answers() -> bool:
+    try:
+        import cupy
+    except Exception:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def backend_unavailable_reason(name: str) -> str | None:
+    """Why backend ``name`` cannot run on this machine, or ``None`` when it can."""
+    name = backend_name(name)
+    if name == "cupy":
+        try:
+            import cupy  # noqa: F401
+        except Exception as exc:
+            return f"cupy is not importable ({type(exc).__name__}: {exc})"
+        if not _cuda_device_answers():
+            return "no CUDA device answers (cupy.cuda.runtime.getDeviceCount() failed or is 0)"
+        return None
+    try:
+        namespace(name)
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
+def available_backends() -> list[str]:
+    """Names of the backends usable on this machine (``cupy`` only with a CUDA device)."""
+    return [name for name in BACKENDS if backend_unavailable_reason(name) is None]
+
+
+def _library_of(x: Any) -> str | None:
+    """Backend name of one array, or ``None`` for Python scalars and sequences."""
+    if isinstance(x, (int, float, bool, complex, list, tuple)) or x is None:
+        return None
+    top = type(x).__module__.split(".")[0]
+    return _PACKAGE_TO_BACKEND.get(top, top)
+
+
+def array_namespace(*arrays: Any) -> ModuleType:
+    """The namespace shared by ``arrays``; a ``TypeError`` names both libraries if they differ."""
+    libraries: dict[str, Any] = {}
+    for x in arrays:
+        lib = _library_of(x)
+        if lib is not None:
+            libraries.setdefault(lib, x)
+    if len(libraries) > 1:
+        names = sorted(libraries)
+        raise TypeError(
+            f"arrays from different libraries in one call: {' and '.join(names)}; "
+            "move them to one backend first (xb.to_numpy, net.to)"
+        )
+    if not libraries:
+        raise TypeError("expected at least one array, got only Python scalars or None")
+    return array_api_compat.array_namespace(*libraries.values())
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Any backend's array as a ``numpy.ndarray`` (a copy unless ``x`` already is one)."""
+    if isinstance(x, np.ndarray):
+        return x
+    lib = _library_of(x)
+    if lib is None:
+        return np.asarray(x)
+    if lib == "cupy":
+        return x.get()
+    if lib == "torch":
+        return x.detach().cpu().numpy().copy()
+    if lib == "dask":
+        return np.asarray(x.compute())
+    if lib == "array_api_strict":
+        return np.array(np.from_dlpack(x), copy=True)
+    return np.array(x, copy=True)
+
+
+def dtype_name(dtype: Any) -> str:
+    """``"float32"`` or ``"float64"`` for a name or a dtype object; ``ValueError`` otherwise."""
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", str(dtype)).split(".")[-1]
+    if name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return name
+
+
+def resolve_dtype(xp: ModuleType, dtype: Any) -> Any:
+    """The namespace's floating dtype for ``"float32"`` / ``"float64"`` (or a dtype object)."""
+    return getattr(xp, dtype_name(dtype))
+
+
+def enable_float64(xp: ModuleType) -> None:
+    """Let ``xp`` hold float64 arrays: JAX keeps float32 unless ``jax_enable_x64`` is on.
+
+    A float64 network on jax switches the flag on (process-wide, as JAX's own
+    documentation does it); every other backend needs nothing.
+    """
+    if _name_of_module(xp) == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            jax.config.update("jax_enable_x64", True)
+
+
+def to_backend(x: Any, xp: ModuleType, *, dtype: Any = None, device: Any = None) -> Any:
+    """Move ``x`` (host data or an array of ``xp``'s own library) onto ``xp`` / ``device``.
+
+    NumPy arrays, Python lists and scalars are host data and are copied over.
+    An array of another array library raises ``TypeError`` naming both.
+    """
+    lib = _library_of(x)
+    target = _name_of_module(xp)
+    if lib is not None and lib not in (target, "numpy"):
+        raise TypeError(
+            f"arrays from different libraries in one call: {lib} and {target}; "
+            f"convert with xb.to_numpy(x) or move the network with net.to({lib!r})"
+        )
+    if lib == "numpy" and target != "numpy":
+        x = np.ascontiguousarray(x)
+    kwargs = {}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    if device is not None:
+        kwargs["device"] = device
+    return xp.asarray(x, **kwargs)

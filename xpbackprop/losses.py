@@ -1,0 +1,196 @@
+"""Losses: value, gradient and the fused output delta, in the array namespace ``xp`` only.
+
+Conventions (DESIGN.md): the per-sample loss sums over output units;
+``reduction="mean"`` divides the batch total by the number of samples ``N``,
+``reduction="sum"`` does not. Targets ``Y`` reach these formulas already as
+float arrays of the output's shape ``(N, n_out)`` (see :meth:`Loss.encode_targets`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from array_api_compat import device as _device
+
+from .activations import softplus
+
+__all__ = ["BCE", "LOSSES", "MSE", "CrossEntropy", "Loss", "get_loss"]
+
+_REDUCTIONS = ("mean", "sum")
+
+
+class Loss:
+    """Base class: ``value``, ``backward`` (general chain rule) and ``delta`` (fused).
+
+    ``canonical`` names the output activation for which ``dZ_L = (A_L - Y) / scale``
+    holds exactly: there the derivative of the loss and the derivative of the
+    activation cancel to a difference (seeds 000 and 001 derive it), so the
+    network skips both and uses :meth:`delta`.
+    """
+
+    name: ClassVar[str] = ""
+    canonical: ClassVar[str] = ""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; valid reductions are {list(_REDUCTIONS)}")
+        self.reduction = reduction
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, *sorted(vars(self).items())))
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments, to rebuild this loss (``get_loss(config)``)."""
+        return {"name": self.name, **vars(self)}
+
+    def encode_targets(self, Y, n_out: int, /, *, xp, dtype):
+        """Targets as a float ``(N, n_out)`` array; a 1-d ``Y`` is one column when ``n_out == 1``."""
+        if Y.ndim == 1 and n_out == 1:
+            Y = xp.reshape(Y, (-1, 1))
+        if Y.ndim != 2 or Y.shape[1] != n_out:
+            raise ValueError(
+                f"targets Y of shape {tuple(Y.shape)} do not match the network's {n_out} outputs; "
+                f"expected ({Y.shape[0]}, {n_out})" + (" or (N,)" if n_out == 1 else "")
+            )
+        return xp.astype(Y, dtype)
+
+    def scale(self, n: int) -> float:
+        """The divisor in ``dZ_L = (A_L - Y) / scale`` for a batch of ``n`` samples."""
+        return float(n) if self.reduction == "mean" else 1.0
+
+    def reduce(self, per_sample, /, *, xp):
+        """Σ over samples, divided by ``N`` for ``"mean"``: a 0-d array on the device."""
+        total = xp.sum(per_sample)
+        return total / per_sample.shape[0] if self.reduction == "mean" else total
+
+    def delta(self, A, Y, /, *, xp):
+        """dZ_L = (A_L - Y) / scale, exact when the output activation is :attr:`canonical`."""
+        return (A - Y) / self.scale(A.shape[0])
+
+    def value(self, A, Y, /, *, xp, Z=None):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, A, Y, /, *, xp):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class MSE(Loss):
+    """Squared error: per sample Σ_k (A_k - Y_k)², or ½ Σ_k (A_k - Y_k)² with ``half=True`` (001)."""
+
+    name = "mse"
+    canonical = "identity"
+
+    def __init__(self, half: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.half = bool(half)
+
+    def __repr__(self) -> str:
+        return f"MSE(half={self.half}, reduction={self.reduction!r})"
+
+    def scale(self, n: int) -> float:
+        # d/dA of Σ(A - Y)² is 2 (A - Y); of ½ Σ(A - Y)² it is (A - Y).
+        return super().scale(n) * (1.0 if self.half else 0.5)
+
+    def value(self, A, Y, /, *, xp, Z=None):
+        """J = reduce(c Σ_k (A - Y)²),  c = ½ or 1."""
+        D = A - Y
+        per_sample = xp.sum(D * D, axis=1)
+        if self.half:
+            per_sample = 0.5 * per_sample
+        return self.reduce(per_sample, xp=xp)
+
+    def backward(self, A, Y, /, *, xp):
+        """dA = (A - Y) / scale."""
+        return self.delta(A, Y, xp=xp)
+
+
+class BCE(Loss):
+    """Binary cross-entropy: per sample -Σ_k [Y log A + (1 - Y) log(1 - A)] (000, 001 §2)."""
+
+    name = "bce"
+    canonical = "sigmoid"
+
+    def value(self, A, Y, /, *, xp, Z=None):
+        """J = reduce(Σ_k softplus(Z) - Y Z) from the logits Z of a sigmoid output, else from A."""
+        if Z is not None:
+            # -[y log σ(z) + (1-y) log(1-σ(z))] = softplus(z) - y z: finite for any z.
+            per_sample = xp.sum(softplus(Z, xp=xp) - Y * Z, axis=1)
+        else:
+            A = _clip_probability(A, xp=xp)
+            per_sample = -xp.sum(Y * xp.log(A) + (1.0 - Y) * xp.log(1.0 - A), axis=1)
+        return self.reduce(per_sample, xp=xp)
+
+    def backward(self, A, Y, /, *, xp):
+        """dA = (A - Y) / (A (1 - A)) / scale."""
+        A = _clip_probability(A, xp=xp)
+        return (A - Y) / (A * (1.0 - A) * self.scale(A.shape[0]))
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy: per sample -Σ_k Y_k log A_k (000's -tr(Y log A), 003's J).
+
+    The fused ``dZ = (A - Y)/scale`` for a softmax output assumes each target row
+    sums to 1 (one-hot or a probability vector).
+    """
+
+    name = "cross_entropy"
+    canonical = "softmax"
+
+    def encode_targets(self, Y, n_out: int, /, *, xp, dtype):
+        """Integer class labels of shape ``(N,)`` become one-hot rows; one-hot rows pass through."""
+        if Y.ndim == 1 and xp.isdtype(Y.dtype, "integral") and n_out > 1:
+            classes = xp.arange(n_out, dtype=Y.dtype, device=_device(Y))
+            return xp.astype(xp.reshape(Y, (-1, 1)) == classes, dtype)
+        return super().encode_targets(Y, n_out, xp=xp, dtype=dtype)
+
+    def value(self, A, Y, /, *, xp, Z=None):
+        """J = reduce(Σ_k Y_k (logsumexp(Z) - Z_k)) from the logits Z of a softmax output, else from A."""
+        if Z is not None:
+            M = xp.max(Z, axis=1, keepdims=True)
+            lse = M + xp.log(xp.sum(xp.exp(Z - M), axis=1, keepdims=True))
+            per_sample = xp.sum(Y * (lse - Z), axis=1)
+        else:
+            per_sample = -xp.sum(Y * xp.log(_clip_probability(A, xp=xp)), axis=1)
+        return self.reduce(per_sample, xp=xp)
+
+    def backward(self, A, Y, /, *, xp):
+        """dA = -Y / A / scale."""
+        return -Y / (_clip_probability(A, xp=xp) * self.scale(A.shape[0]))
+
+
+def _clip_probability(A, /, *, xp):
+    # log(0) and division by 0 only happen when an output has saturated; clipping
+    # at the dtype's resolution keeps the general (non-fused) path finite.
+    eps = xp.finfo(A.dtype).eps
+    return xp.clip(A, eps, 1.0 - eps)
+
+
+#: name -> loss class
+LOSSES: dict[str, type[Loss]] = {"mse": MSE, "bce": BCE, "cross_entropy": CrossEntropy}
+_LOSS_ALIASES = {
+    "squared_error": "mse",
+    "binary_cross_entropy": "bce",
+    "log_loss": "cross_entropy",
+    "categorical_cross_entropy": "cross_entropy",
+}
+
+
+def get_loss(loss: str | Loss | dict[str, Any]) -> Loss:
+    """A :class:`Loss` from a name, an instance, or a :meth:`Loss.config` dictionary."""
+    if isinstance(loss, Loss):
+        return loss
+    kwargs: dict[str, Any] = {}
+    if isinstance(loss, dict):
+        kwargs = dict(loss)
+        loss = kwargs.pop("name")
+    key = _LOSS_ALIASES.get(loss, loss) if isinstance(loss, str) else loss
+    if key not in LOSSES:
+        valid = sorted([*LOSSES, *_LOSS_ALIASES])
+        raise ValueError(f"unknown loss {loss!r}; valid names are {valid}")
+    return LOSSES[key](**kwargs)

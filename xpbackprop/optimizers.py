@@ -1,0 +1,166 @@
+"""Optimizers and learning-rate schedules as small pure update rules in ``xp``.
+
+An optimizer maps ``(params, grads, state, lr)`` to ``(new_params, new_state)``;
+parameters, gradients and state are lists of device arrays in the order of
+``net.parameters`` (``[W1, b1, W2, b2, ...]``). Nothing here leaves the device.
+
+Weight decay is the L2 penalty ``weight_decay/2 · Σ ||W||²`` added to the
+loss, on weights only (not biases), as scikit-learn's ``alpha`` is:
+scikit-learn adds ``alpha/(2 n)·Σ||W||²`` to the mean loss of a batch of ``n``
+samples, so ``weight_decay = alpha / batch_size`` reproduces it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "Schedule",
+    "get_optimizer",
+]
+
+
+class Optimizer:
+    """Base class: ``init_state(params, xp)`` and ``update(params, grads, state, lr, xp)``."""
+
+    name = ""
+
+    def init_state(self, params: Sequence[Any], /, *, xp) -> list[Any]:
+        """Initial state arrays (on the parameters' device)."""
+        return []
+
+    def update(self, params, grads, state, lr: float, /, *, xp):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, **vars(self)}
+
+
+class SGD(Optimizer):
+    """Gradient descent, with momentum and Nesterov momentum as scikit-learn writes them.
+
+    ``v ← μ v - η g``;  ``θ ← θ + v`` (classical) or ``θ ← θ + μ v - η g`` (Nesterov).
+    With ``momentum=0`` this is plain ``θ ← θ - η g``.
+    """
+
+    name = "sgd"
+
+    def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def init_state(self, params, /, *, xp):
+        if self.momentum == 0.0:
+            return []
+        return [xp.zeros_like(p) for p in params]
+
+    def update(self, params, grads, state, lr, /, *, xp):
+        if self.momentum == 0.0:
+            return [p - lr * g for p, g in zip(params, grads)], state
+        mu = self.momentum
+        velocity = [mu * v - lr * g for v, g in zip(state, grads)]
+        if self.nesterov:
+            new = [p + mu * v - lr * g for p, v, g in zip(params, velocity, grads)]
+        else:
+            new = [p + v for p, v in zip(params, velocity)]
+        return new, velocity
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba 2015).
+
+    ``m ← β1 m + (1-β1) g``,  ``v ← β2 v + (1-β2) g²``,
+    ``θ ← θ - η m̂ / (√v̂ + ε)`` with ``m̂ = m/(1-β1^t)``, ``v̂ = v/(1-β2^t)``.
+    The step count ``t`` is kept on the host (it is known without looking at the data).
+    """
+
+    name = "adam"
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        for label, value in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{label} must be in [0, 1), got {value!r}")
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps!r}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def init_state(self, params, /, *, xp):
+        return [xp.zeros_like(p) for p in params] + [xp.zeros_like(p) for p in params] + [0]
+
+    def update(self, params, grads, state, lr, /, *, xp):
+        n = len(params)
+        m, v, t = state[:n], state[n : 2 * n], state[-1] + 1
+        b1, b2 = self.beta1, self.beta2
+        m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
+        v = [b2 * vi + (1.0 - b2) * (g * g) for vi, g in zip(v, grads)]
+        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
+        new = [
+            p - lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)
+        ]
+        return new, [*m, *v, t]
+
+
+#: name -> optimizer class
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+
+
+def get_optimizer(name: str | Optimizer, **kwargs: Any) -> Optimizer:
+    """An optimizer by name (``"sgd"``, ``"adam"``) or as given; ``ValueError`` lists the names."""
+    if isinstance(name, Optimizer):
+        return name
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[name](**kwargs)
+
+
+class Schedule:
+    """Learning rate per epoch: ``constant``, ``invscaling`` or ``adaptive`` (scikit-learn's three).
+
+    - constant: ``η``.
+    - invscaling: after each epoch ``η_t = η / (t + 1)^power_t``, ``t`` the samples seen so far.
+    - adaptive: ``η`` until the epoch loss has failed to improve by ``tol`` for
+      ``n_iter_no_change`` epochs in a row, then ``η / 5`` (and so on).
+    """
+
+    def __init__(self, kind: str, lr: float, *, power_t: float = 0.5, n_iter_no_change: int = 10,
+                 tol: float = 1e-4) -> None:
+        if kind not in SCHEDULES:
+            raise ValueError(f"unknown learning-rate schedule {kind!r}; valid names are {list(SCHEDULES)}")
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate lr must be a positive finite number, got {lr!r}")
+        if n_iter_no_change < 1:
+            raise ValueError(f"n_iter_no_change must be at least 1, got {n_iter_no_change!r}")
+        self.kind, self.lr0, self.lr = kind, float(lr), float(lr)
+        self.power_t, self.n_iter_no_change, self.tol = float(power_t), int(n_iter_no_change), float(tol)
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def epoch_end(self, loss: float, samples_seen: int) -> float:
+        """Update and return the learning rate for the next epoch."""
+        if self.kind == "invscaling":
+            self.lr = self.lr0 / (samples_seen + 1) ** self.power_t
+        elif self.kind == "adaptive":
+            if loss > self.best - self.tol:
+                self.bad_epochs += 1
+            else:
+                self.bad_epochs = 0
+            self.best = min(self.best, loss)
+            if self.bad_epochs >= self.n_iter_no_change:
+                self.lr /= 5.0
+                self.bad_epochs = 0
+        return self.lr
+
+    def state(self) -> dict[str, Any]:
+        return {"lr": self.lr, "best": self.best, "bad_epochs": self.bad_epochs}
+
+
+SCHEDULES = ("constant", "invscaling", "adaptive")
