@@ -9,7 +9,7 @@ from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
 from .metrics import accuracy, r2_score
 from .network import MLP, Sequential
 from .optimizers import SGD, Adam, Optimizer
-from .training import DivergenceError, History, fit
+from .training import DivergenceError, History, Trainer, fit
 
 __version__ = "0.1.0"
 
@@ -34,6 +34,7 @@ __all__ = [
     "ModelFileError",
     "Optimizer",
     "Sequential",
+    "Trainer",
     "__version__",
     "accuracy",
     "available_backends",

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ACTIVATIONS", "ALIASES", "LEAKY_SLOPE", "get_activation"]
+__all__ = ["ACTIVATIONS", "ALIASES", "LEAKY_SLOPE", "OUTPUT_DERIVATIVE", "get_activation"]
 
 Array = Any
 
@@ -59,8 +59,8 @@ def relu(Z, /, *, xp):
 
 
 def relu_backward(dA, Z, A, /, *, xp):
-    """dZ = dA ⊙ [Z > 0]."""
-    return xp.where(Z > 0, dA, 0.0)
+    """dZ = dA ⊙ [Z > 0], read from the output: A > 0 exactly where Z > 0."""
+    return xp.where(A > 0, dA, 0.0)
 
 
 def leaky_relu(Z, /, *, xp):
@@ -69,8 +69,8 @@ def leaky_relu(Z, /, *, xp):
 
 
 def leaky_relu_backward(dA, Z, A, /, *, xp):
-    """dZ = dA ⊙ (1 for Z > 0, else 0.01)."""
-    return xp.where(Z > 0, dA, LEAKY_SLOPE * dA)
+    """dZ = dA ⊙ (1 for Z > 0, else 0.01), read from the output: A > 0 exactly where Z > 0."""
+    return xp.where(A > 0, dA, LEAKY_SLOPE * dA)
 
 
 def softplus(Z, /, *, xp):
@@ -127,6 +127,9 @@ ACTIVATIONS: dict[str, Pair] = {
     "gelu": (gelu, gelu_backward),
     "softmax": (softmax, softmax_backward),
 }
+
+#: activations whose backward reads only the output A: their input Z need not be kept
+OUTPUT_DERIVATIVE = frozenset({"identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"})
 
 #: other names users know the same functions by
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}

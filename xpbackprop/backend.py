@@ -195,11 +195,14 @@ def enable_float64(xp: ModuleType) -> None:
             jax.config.update("jax_enable_x64", True)
 
 
-def to_backend(x: Any, xp: ModuleType, *, dtype: Any = None, device: Any = None) -> Any:
+def to_backend(
+    x: Any, xp: ModuleType, *, dtype: Any = None, device: Any = None, copy: bool | None = None
+) -> Any:
     """Move ``x`` (host data or an array of ``xp``'s own library) onto ``xp`` / ``device``.
 
     NumPy arrays, Python lists and scalars are host data and are copied over.
     An array of another array library raises ``TypeError`` naming both.
+    ``copy=True`` guarantees a new array (``None``: copy only when needed).
     """
     lib = _library_of(x)
     target = _name_of_module(xp)
@@ -210,7 +213,7 @@ def to_backend(x: Any, xp: ModuleType, *, dtype: Any = None, device: Any = None)
         )
     if lib == "numpy" and target != "numpy":
         x = np.ascontiguousarray(x)
-    kwargs = {}
+    kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}
     if dtype is not None:
         kwargs["dtype"] = dtype
     if device is not None:

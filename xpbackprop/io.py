@@ -65,19 +65,19 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     """
     path = Path(path)
     _backend.namespace(backend)  # an unknown backend is the caller's error, not the file's
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelFileError(f"{path}: not a readable .npz model file ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{path}: a single .npy array, not a saved model")
-    try:
-        with data:
-            contents = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ModelFileError(f"{path}: damaged .npz model file ({type(exc).__name__}: {exc})") from exc
+    with open(path, "rb") as f:  # our own handle: closed even when numpy fails half-way
+        try:
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{path}: a single .npy array, not a saved model")
+            with data:
+                contents = {key: data[key] for key in data.files}
+        except ModelFileError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise ModelFileError(
+                f"{path}: not a readable .npz model file ({type(exc).__name__}: {exc})"
+            ) from exc
     for key in ("format_version", "config"):
         if key not in contents:
             raise ModelFileError(f"{path}: missing {key!r}; not a file written by xpbackprop.save")

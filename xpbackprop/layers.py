@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from array_api_compat import device as _device
+from array_api_compat import is_writeable_array
 
-from .activations import get_activation
+from .activations import OUTPUT_DERIVATIVE, get_activation
 
 __all__ = [
     "Activation",
@@ -36,7 +37,11 @@ __all__ = [
 
 def dense_forward(A_prev, W, b, /, *, xp):
     """Z = A_prev W + b."""
-    return A_prev @ W + b
+    Z = A_prev @ W
+    if is_writeable_array(Z):
+        Z += b  # the product is a fresh array: adding in place saves an allocation and a pass
+        return Z
+    return Z + b
 
 
 def dense_backward(dZ, A_prev, W, /, *, xp, need_dA=True):
@@ -166,10 +171,12 @@ class Activation(Layer):
 
     def __init__(self, name: str) -> None:
         self.name, (self._forward, self._backward) = get_activation(name)
+        self._keeps_input = self.name not in OUTPUT_DERIVATIVE
 
     def forward(self, Z, /, *, xp):
         A = self._forward(Z, xp=xp)
-        return A, (Z, A)
+        # the cache holds Z only where the derivative needs it (gelu, softplus): less memory
+        return A, (Z if self._keeps_input else None, A)
 
     def backward(self, dA, cache, /, *, xp, need_input_grad=True):
         Z, A = cache

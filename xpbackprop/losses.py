@@ -58,7 +58,7 @@ class Loss:
                 f"targets Y of shape {tuple(Y.shape)} do not match the network's {n_out} outputs; "
                 f"expected ({Y.shape[0]}, {n_out})" + (" or (N,)" if n_out == 1 else "")
             )
-        return xp.astype(Y, dtype)
+        return Y if Y.dtype == dtype else xp.astype(Y, dtype)
 
     def scale(self, n: int) -> float:
         """The divisor in ``dZ_L = (A_L - Y) / scale`` for a batch of ``n`` samples."""

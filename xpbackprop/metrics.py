@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["accuracy", "classification_errors", "r2_score"]
+__all__ = ["accuracy", "classification_errors", "labels", "r2_score"]
 
 
-def _labels(A, output: str, /, *, xp):
+def labels(A, output: str, /, *, xp):
+    """Class labels: ``argmax`` of each row, or ``A > ½`` per column for a sigmoid output.
+
+    Integer labels in the namespace's default index dtype (int32 on JAX without x64).
+    """
     if output == "sigmoid":
-        return xp.astype(A > 0.5, xp.int64)
+        return xp.astype(A > 0.5, xp.__array_namespace_info__().default_dtypes()["indexing"])
     return xp.argmax(A, axis=1)
 
 
@@ -17,7 +21,7 @@ def classification_errors(A, Y, output: str, /, *, xp):
     Softmax outputs compare ``argmax A`` with ``argmax Y``; sigmoid outputs compare
     ``A > ½`` with ``Y > ½`` in every column (a sample is wrong if any column is).
     """
-    wrong = _labels(A, output, xp=xp) != _labels(Y, output, xp=xp)
+    wrong = labels(A, output, xp=xp) != labels(Y, output, xp=xp)
     if wrong.ndim == 2:
         wrong = xp.any(wrong, axis=1)
     return xp.sum(xp.astype(wrong, A.dtype))

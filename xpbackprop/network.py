@@ -16,7 +16,7 @@ from . import backend as _backend
 from .init import host_rng, initial_parameters
 from .layers import Activation, Dense, Layer, get_layer
 from .losses import Loss, get_loss
-from .metrics import accuracy, r2_score
+from .metrics import accuracy, labels, r2_score
 from .training import CLASSIFIER_OUTPUTS, History, fit
 
 __all__ = ["MLP", "Sequential"]
@@ -114,7 +114,8 @@ class Sequential:
             raise ValueError(f"expected {len(expected)} parameter arrays, got {len(flat)}")
         converted = []
         for (i, name, shape), value in zip(expected, flat):
-            arr = _backend.to_backend(value, self.xp, dtype=self.dtype, device=self.device)
+            # a copy: the network never shares memory with the caller's arrays
+            arr = _backend.to_backend(value, self.xp, dtype=self.dtype, device=self.device, copy=True)
             if tuple(arr.shape) != tuple(shape):
                 raise ValueError(
                     f"layer {i} ({type(self.layers[i]).__name__}) parameter {name} must have shape "
@@ -207,11 +208,17 @@ class Sequential:
     # --- formulas -------------------------------------------------------------------------
 
     def _forward(self, X: Any) -> tuple[Any, list[Any]]:
-        """A_L and each layer's cache, for arrays already on the backend."""
+        """A_L and each layer's cache, for arrays already on the backend.
+
+        The last cache is ``(Z_L, A_L)`` when the output is an activation, so the
+        loss can be computed from the logits.
+        """
         A, caches = X, []
         for layer in self.layers:
-            A, cache = layer.forward(A, xp=self.xp)
+            Z, (A, cache) = A, layer.forward(A, xp=self.xp)
             caches.append(cache)
+        if isinstance(self.layers[-1], Activation):
+            caches[-1] = (Z, A)
         return A, caches
 
     def _loss_value(self, A_L: Any, Y: Any, caches: list[Any]) -> Any:
@@ -235,6 +242,7 @@ class Sequential:
         grads: list[Any] = []
         for i in range(last, first - 1, -1):
             d, g = self.layers[i].backward(d, caches[i], xp=xp, need_input_grad=i > first)
+            caches[i] = None  # release this layer's activations as soon as they are used
             grads[:0] = g
         return (loss, grads, A_L) if return_output else (loss, grads)
 
@@ -269,14 +277,11 @@ class Sequential:
 
     def predict(self, X: Any) -> Any:
         """Class labels for softmax (argmax) and sigmoid (A > ½) outputs, else the outputs."""
-        xp = self.xp
         A = self.forward(X)
-        if self.output_activation == "softmax":
-            return xp.argmax(A, axis=1)
-        if self.output_activation == "sigmoid":
-            labels = xp.astype(A > 0.5, xp.int64)
-            return labels[:, 0] if A.shape[1] == 1 else labels
-        return A
+        if not self.is_classifier:
+            return A
+        predicted = labels(A, self.output_activation, xp=self.xp)
+        return predicted[:, 0] if predicted.ndim == 2 and predicted.shape[1] == 1 else predicted
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities: softmax rows, or ``[1 - A, A]`` for a single sigmoid output."""

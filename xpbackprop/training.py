@@ -18,7 +18,7 @@ from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
 from .optimizers import SGD, Optimizer, Schedule, get_optimizer
 
-__all__ = ["DivergenceError", "History", "fit"]
+__all__ = ["DivergenceError", "History", "Trainer", "fit"]
 
 CLASSIFIER_OUTPUTS = ("softmax", "sigmoid")
 
@@ -62,6 +62,57 @@ def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         alternative = " or None" if allow_none else ""
         raise ValueError(f"{name} must be a positive integer{alternative}, got {value!r}")
+
+
+class Trainer:
+    """An optimizer bound to a network: :meth:`step` is one update on one batch.
+
+    ``trainer.step(X, Y)`` runs forward, backward and the update and returns the
+    batch's loss as a 0-d array on the device: it never reads anything back to the
+    host, so a loop of steps runs at the device's pace. ``fit`` is a loop of these
+    steps. ``lr`` may be changed between steps.
+    """
+
+    def __init__(
+        self,
+        net: Any,
+        lr: float = 0.1,
+        optimizer: str | Optimizer = "sgd",
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate lr must be a positive finite number, got {lr!r}")
+        if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        if isinstance(optimizer, str) and optimizer == "sgd":
+            opt: Optimizer = SGD(momentum=momentum, nesterov=nesterov)
+        else:
+            if momentum or nesterov:
+                raise ValueError(f"momentum and nesterov apply to optimizer='sgd', not {optimizer!r}")
+            opt = get_optimizer(optimizer)
+        self.net, self.optimizer, self.lr = net, opt, float(lr)
+        self.weight_decay = float(weight_decay)
+        self._decay = [name == "W" for layer in net.param_layers for name in layer.params]
+        self.state = opt.init_state(net.parameters, xp=net.xp)
+
+    def step(self, X: Any, Y: Any) -> Any:
+        """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array)."""
+        X = self.net._input(X)
+        return self._step(X, self.net._targets(Y, X.shape[0]))[0]
+
+    def _step(self, X: Any, Y: Any) -> tuple[Any, Any]:
+        """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``."""
+        net, xp = self.net, self.net.xp
+        loss, grads, A_L = net._loss_and_gradients(X, Y, return_output=True)
+        params = net.parameters
+        if self.weight_decay:
+            wd = self.weight_decay
+            grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
+        params, self.state = self.optimizer.update(params, grads, self.state, self.lr, xp=xp)
+        net._store(params)
+        return loss, A_L
 
 
 def fit(
@@ -109,8 +160,6 @@ def fit(
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size, allow_none=True)
     _check_positive_int("patience", patience)
-    if weight_decay < 0 or not math.isfinite(weight_decay):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     if goal is not None and not isinstance(goal, (int, float)):
         raise ValueError(f"goal must be a number or None, got {goal!r}")
     if early_stopping and validation_data is None:
@@ -123,12 +172,7 @@ def fit(
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables callback(net, epoch, logs), got {cb!r}")
-    if isinstance(optimizer, str) and optimizer == "sgd":
-        opt: Optimizer = SGD(momentum=momentum, nesterov=nesterov)
-    else:
-        if momentum or nesterov:
-            raise ValueError(f"momentum and nesterov apply to optimizer='sgd', not {optimizer!r}")
-        opt = get_optimizer(optimizer)
+    trainer = Trainer(net, lr, optimizer, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     sched = Schedule(schedule, lr, power_t=power_t, n_iter_no_change=n_iter_no_change, tol=tol)
 
     xp = net.xp
@@ -141,18 +185,15 @@ def fit(
     batch = n if batch_size is None else min(batch_size, n)
     rng = net.rng if seed is None else host_rng(seed)
     mean = net.loss_fn.reduction == "mean"
-    decay = [name == "W" for layer in net.param_layers for name in layer.params]
     is_classifier = net.output_activation in CLASSIFIER_OUTPUTS
 
-    params = net.parameters
-    state = opt.init_state(params, xp=xp)
     history = History()
     best = (math.inf, None)
     bar = _progress_bar(epochs) if progress else None
     samples_seen = 0
     try:
         for epoch in range(epochs):
-            start_params = params
+            start_params = net.parameters
             order = batch_order(rng, n, shuffle and batch < n)
             index = None if order is None else _backend.to_backend(order, xp, device=net.device)
             total = None
@@ -164,11 +205,8 @@ def fit(
                 else:
                     rows = index[start:stop]
                     Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-                loss_b, grads, A_L = net._loss_and_gradients(Xb, Yb, return_output=True)
-                if weight_decay:
-                    grads = [g + weight_decay * p if d else g for g, p, d in zip(grads, params, decay)]
-                params, state = opt.update(params, grads, state, sched.lr, xp=xp)
-                net._store(params)
+                trainer.lr = sched.lr
+                loss_b, A_L = trainer._step(Xb, Yb)
                 weighted = loss_b * (stop - start) if mean else loss_b
                 total = weighted if total is None else total + weighted
                 if stop_on_zero_errors:
@@ -176,6 +214,7 @@ def fit(
                     errors = e if errors is None else errors + e
             samples_seen += n
             # the one read per epoch: the loss and a probe that is non-finite if any parameter is
+            params = net.parameters
             probe = sum(xp.sum(p) for p in params) * 0.0
             summary = [total / n if mean else total, probe]
             if errors is not None:
