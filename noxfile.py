@@ -85,3 +85,10 @@ def lint(session: nox.Session) -> None:
     """ruff: lint and formatting-independent checks."""
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The training-step benchmark (timings never gate the tests): `nox -s bench -- --all`."""
+    session.install("-e", ".", "torch==2.13.0", "jax[cpu]", "scikit-learn")
+    session.run("python", "benchmarks/gpu_benchmark.py", *session.posargs)

@@ -152,9 +152,13 @@ def array_namespace(*arrays: Any) -> ModuleType:
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    """Any backend's array as a ``numpy.ndarray`` (a copy unless ``x`` already is one)."""
+    """Any backend's array as a new ``numpy.ndarray``: always a copy, never a view.
+
+    (Training updates parameters in place where the library allows it, so a
+    snapshot must not share memory with them.)
+    """
     if isinstance(x, np.ndarray):
-        return x
+        return x.copy()
     lib = _library_of(x)
     if lib is None:
         return np.asarray(x)

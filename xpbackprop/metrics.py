@@ -38,5 +38,5 @@ def r2_score(A, Y, /, *, xp):
     total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
     # a constant target column scores 1 if predicted exactly, else 0 (scikit-learn's convention)
     safe = xp.where(total > 0, total, 1.0)
-    per_output = xp.where(total > 0, 1.0 - residual / safe, xp.where(residual == 0, 1.0, 0.0))
+    per_output = xp.where(total > 0, 1.0 - residual / safe, xp.astype(residual == 0, residual.dtype))
     return xp.mean(per_output)

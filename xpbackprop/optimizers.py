@@ -4,6 +4,13 @@ An optimizer maps ``(params, grads, state, lr)`` to ``(new_params, new_state)``;
 parameters, gradients and state are lists of device arrays in the order of
 ``net.parameters`` (``[W1, b1, W2, b2, ...]``). Nothing here leaves the device.
 
+Where the library's arrays are writeable (NumPy, CuPy, PyTorch; checked with
+``array_api_compat.is_writeable_array``) the update happens in place: the
+parameters, the state and the gradients passed in are overwritten, which saves a
+new array and a pass per parameter per step and keeps the step's memory at one
+copy of the parameters. The in-place form applies the same operations in the same
+order as the functional one (JAX, array-api-strict), so both give the same bits.
+
 Weight decay is the L2 penalty ``weight_decay/2 · Σ ||W||²`` added to the
 loss, on weights only (not biases), as scikit-learn's ``alpha`` is:
 scikit-learn adds ``alpha/(2 n)·Σ||W||²`` to the mean loss of a batch of ``n``
@@ -15,6 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+from array_api_compat import is_writeable_array
 
 __all__ = [
     "OPTIMIZERS",
@@ -64,9 +73,25 @@ class SGD(Optimizer):
         return [xp.zeros_like(p) for p in params]
 
     def update(self, params, grads, state, lr, /, *, xp):
-        if self.momentum == 0.0:
-            return [p - lr * g for p, g in zip(params, grads)], state
         mu = self.momentum
+        if is_writeable_array(params[0]):
+            # In place where the library allows it: the same operations in the same order
+            # (so the same bits as below), without a new array per parameter per step.
+            for p, g, v in zip(params, grads, state or [None] * len(params)):
+                g *= lr
+                if mu == 0.0:
+                    p -= g
+                    continue
+                v *= mu
+                v -= g
+                if self.nesterov:
+                    p += mu * v
+                    p -= g
+                else:
+                    p += v
+            return params, state
+        if mu == 0.0:
+            return [p - lr * g for p, g in zip(params, grads)], state
         velocity = [mu * v - lr * g for v, g in zip(state, grads)]
         if self.nesterov:
             new = [p + mu * v - lr * g for p, v, g in zip(params, velocity, grads)]
@@ -100,12 +125,19 @@ class Adam(Optimizer):
         n = len(params)
         m, v, t = state[:n], state[n : 2 * n], state[-1] + 1
         b1, b2 = self.beta1, self.beta2
+        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
+        if is_writeable_array(params[0]):
+            # in place, same operations in the same order as the functional form below
+            for p, g, mi, vi in zip(params, grads, m, v):
+                mi *= b1
+                mi += (1.0 - b1) * g
+                vi *= b2
+                vi += (1.0 - b2) * (g * g)
+                p -= lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps)
+            return params, [*m, *v, t]
         m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
         v = [b2 * vi + (1.0 - b2) * (g * g) for vi, g in zip(v, grads)]
-        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-        new = [
-            p - lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)
-        ]
+        new = [p - lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)]
         return new, [*m, *v, t]
 
 
@@ -123,12 +155,13 @@ def get_optimizer(name: str | Optimizer, **kwargs: Any) -> Optimizer:
 
 
 class Schedule:
-    """Learning rate per epoch: ``constant``, ``invscaling`` or ``adaptive`` (scikit-learn's three).
+    """Learning rate per epoch: ``constant``, ``invscaling`` or ``adaptive``, as scikit-learn names them.
 
     - constant: ``η``.
     - invscaling: after each epoch ``η_t = η / (t + 1)^power_t``, ``t`` the samples seen so far.
     - adaptive: ``η`` until the epoch loss has failed to improve by ``tol`` for
-      ``n_iter_no_change`` epochs in a row, then ``η / 5`` (and so on).
+      ``n_iter_no_change`` epochs in a row, then ``η / 5`` (and so on). scikit-learn
+      waits one epoch longer (``> n_iter_no_change``) and stops training at η ≤ 1e-6.
     """
 
     def __init__(self, kind: str, lr: float, *, power_t: float = 0.5, n_iter_no_change: int = 10,

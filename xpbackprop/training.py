@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from array_api_compat import is_writeable_array
+
 from . import backend as _backend
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
@@ -193,7 +195,7 @@ def fit(
     samples_seen = 0
     try:
         for epoch in range(epochs):
-            start_params = net.parameters
+            start_params = _snapshot(net.parameters, xp)
             order = batch_order(rng, n, shuffle and batch < n)
             index = None if order is None else _backend.to_backend(order, xp, device=net.device)
             total = None
@@ -246,7 +248,7 @@ def fit(
                 history.val_score.append(val_score)
                 logs.update(val_loss=val_loss, val_score=val_score)
                 if val_loss < best[0]:
-                    best = (val_loss, params)
+                    best = (val_loss, _snapshot(params, xp))
                     history.best_epoch = epoch + 1
             if bar is not None:
                 bar.update(1)
@@ -272,6 +274,13 @@ def fit(
         if bar is not None:
             bar.close()
     return history
+
+
+def _snapshot(params: list[Any], xp: Any) -> list[Any]:
+    """Copies of ``params`` where they are updated in place; the arrays themselves otherwise."""
+    if params and is_writeable_array(params[0]):
+        return [xp.asarray(p, copy=True) for p in params]
+    return list(params)
 
 
 class _PrintProgress:
