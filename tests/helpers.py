@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import xpbackprop as xb
+from xpbackprop.backend import enable_float64
 
 #: cross-backend agreement of the same formulas (DESIGN.md, Testing)
 RTOL = {"float64": 1e-12, "float32": 1e-5}
@@ -30,3 +31,24 @@ def assert_close(actual, expected, rtol: float, what: str = "") -> None:
     """Fail unless ``relative_error(actual, expected) <= rtol``."""
     err = relative_error(actual, expected)
     assert err <= rtol, f"{what}: relative error {err:.3e} > {rtol:.0e}"
+
+
+def central_difference(f, x, eps=1e-6):
+    """∂f/∂x by (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), entry by entry, in float64."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f(x)
+        x[i] = old - eps
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def f64(xp, host):
+    """``host`` as a float64 array of ``xp`` (JAX switched to 64-bit first)."""
+    enable_float64(xp)
+    return xp.asarray(np.asarray(host, dtype=np.float64))

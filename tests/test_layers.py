@@ -5,32 +5,12 @@ from __future__ import annotations
 import array_api_compat
 import numpy as np
 import pytest
-from helpers import RTOL, assert_close
+from helpers import RTOL, assert_close, central_difference
+from helpers import f64 as _f64
 
 import xpbackprop as xb
 from xpbackprop.backend import enable_float64
 from xpbackprop.layers import conv1d_forward, dense_backward, dense_forward
-
-
-def _f64(xp, host):
-    enable_float64(xp)
-    return xp.asarray(np.asarray(host, dtype=np.float64))
-
-
-def central_difference(f, x, eps=1e-6):
-    """∂f/∂x by (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), entry by entry, in float64."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f(x)
-        x[i] = old - eps
-        down = f(x)
-        x[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
-
 
 # --- Dense ------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import math
 import array_api_compat
 import numpy as np
 import pytest
-from helpers import RTOL, assert_close, relative_error
+from helpers import RTOL, assert_close, central_difference, relative_error
 
 import xpbackprop as xb
 
@@ -72,20 +72,6 @@ def np_loss_value(loss, A, Y):
         per_sample = -np.sum(Y * np.log(A), axis=1)
     return per_sample.sum() / (len(A) if loss.reduction == "mean" else 1.0)
 
-
-def central_difference(f, x, eps=1e-6):
-    """∂f/∂x by (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), entry by entry, in float64."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f(x)
-        x[i] = old - eps
-        down = f(x)
-        x[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 def np_gradients(net, X, Y):
