@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from array_api_compat import is_writeable_array
+
 __all__ = ["ACTIVATIONS", "ALIASES", "LEAKY_SLOPE", "OUTPUT_DERIVATIVE", "get_activation"]
 
 Array = Any
@@ -54,13 +56,24 @@ def tanh_backward(dA, Z, A, /, *, xp):
 
 
 def relu(Z, /, *, xp):
-    """A = max(Z, 0)."""
-    return xp.maximum(Z, 0.0)
+    """A = max(Z, 0), computed as Z ⊙ [Z > 0]: NumPy's maximum against a scalar is about
+    twice as slow as the mask product (benchmarks/NOTES.md)."""
+    mask = xp.astype(Z > 0, Z.dtype)
+    if is_writeable_array(mask):
+        mask *= Z
+        return mask
+    return mask * Z
 
 
 def relu_backward(dA, Z, A, /, *, xp):
     """dZ = dA ⊙ [Z > 0], read from the output: A > 0 exactly where Z > 0."""
-    return xp.where(A > 0, dA, 0.0)
+    # A multiplication by the 0/1 mask, not xp.where: NumPy's where is about ten times
+    # slower on data of mixed signs (benchmarks/NOTES.md).
+    mask = xp.astype(A > 0, dA.dtype)
+    if is_writeable_array(mask):
+        mask *= dA
+        return mask
+    return mask * dA
 
 
 def leaky_relu(Z, /, *, xp):
@@ -70,7 +83,8 @@ def leaky_relu(Z, /, *, xp):
 
 def leaky_relu_backward(dA, Z, A, /, *, xp):
     """dZ = dA ⊙ (1 for Z > 0, else 0.01), read from the output: A > 0 exactly where Z > 0."""
-    return xp.where(A > 0, dA, LEAKY_SLOPE * dA)
+    slope = xp.astype(A > 0, dA.dtype) * (1.0 - LEAKY_SLOPE) + LEAKY_SLOPE
+    return slope * dA
 
 
 def softplus(Z, /, *, xp):

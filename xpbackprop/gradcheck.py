@@ -50,7 +50,6 @@ def _central_difference(ref: Sequential, params: list[Any], k: int, step: Any, X
         moved = list(params)
         moved[k] = params[k] + sign * step
         ref._assign(moved)
-        A_L, caches = ref._forward(X)
-        values.append(ref._loss_value(A_L, Y, caches))
+        values.append(ref._forward_loss(X, Y)[1])
     ref._assign(params)
     return values[0] - values[1]

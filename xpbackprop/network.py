@@ -207,40 +207,36 @@ class Sequential:
 
     # --- formulas -------------------------------------------------------------------------
 
-    def _forward(self, X: Any) -> tuple[Any, list[Any]]:
-        """A_L and each layer's cache, for arrays already on the backend.
-
-        The last cache is ``(Z_L, A_L)`` when the output is an activation, so the
-        loss can be computed from the logits.
-        """
+    def _forward(self, X: Any, layers: Sequence[Layer] | None = None) -> tuple[Any, list[Any]]:
+        """The output of ``layers`` (all by default) and each layer's cache, for arrays on the backend."""
         A, caches = X, []
-        for layer in self.layers:
-            Z, (A, cache) = A, layer.forward(A, xp=self.xp)
+        for layer in self.layers if layers is None else layers:
+            A, cache = layer.forward(A, xp=self.xp)
             caches.append(cache)
-        if isinstance(self.layers[-1], Activation):
-            caches[-1] = (Z, A)
         return A, caches
 
-    def _loss_value(self, A_L: Any, Y: Any, caches: list[Any]) -> Any:
-        # From the logits where the output allows it: log-sum-exp / softplus forms stay finite.
-        Z = caches[-1][0] if self._fused and isinstance(self.layers[-1], Activation) else None
-        return self.loss_fn.value(A_L, Y, xp=self.xp, Z=Z)
+    def _forward_loss(self, X: Any, Y: Any) -> tuple[Any, Any, list[Any]]:
+        """``(A_L, loss, caches)``. With the canonical output the activation and the loss are
+        computed together from the logits (log-sum-exp / softplus forms: finite for any logit)."""
+        if self._fused and isinstance(self.layers[-1], Activation):
+            Z_L, caches = self._forward(X, self.layers[:-1])
+            A_L, loss = self.loss_fn.forward_value(Z_L, Y, xp=self.xp)
+            return A_L, loss, caches
+        A_L, caches = self._forward(X)
+        return A_L, self.loss_fn.value(A_L, Y, xp=self.xp), caches
 
     def _loss_and_gradients(self, X: Any, Y: Any, *, return_output: bool = False) -> tuple[Any, ...]:
         """The loss (0-d device array) and ``[dW1, db1, ...]`` (and ``A_L``), without leaving the device."""
         xp = self.xp
-        A_L, caches = self._forward(X)
-        loss = self._loss_value(A_L, Y, caches)
-        last = len(self.layers) - 1
+        A_L, loss, caches = self._forward_loss(X, Y)
         if self._fused:
+            # dZ_L = (A_L - Y)/scale replaces the output activation's backward (if there is one)
             d = self.loss_fn.delta(A_L, Y, xp=xp)
-            if isinstance(self.layers[-1], Activation):
-                last -= 1  # dZ_L replaces the output activation's backward
         else:
             d = self.loss_fn.backward(A_L, Y, xp=xp)
         first = next(i for i, layer in enumerate(self.layers) if layer.params)
         grads: list[Any] = []
-        for i in range(last, first - 1, -1):
+        for i in range(len(caches) - 1, first - 1, -1):
             d, g = self.layers[i].backward(d, caches[i], xp=xp, need_input_grad=i > first)
             caches[i] = None  # release this layer's activations as soon as they are used
             grads[:0] = g
@@ -255,9 +251,7 @@ class Sequential:
     def loss(self, X: Any, Y: Any) -> float:
         """The loss of the whole batch, as a Python float."""
         X = self._input(X)
-        Y = self._targets(Y, X.shape[0])
-        A_L, caches = self._forward(X)
-        return float(self._loss_value(A_L, Y, caches))
+        return float(self._forward_loss(X, self._targets(Y, X.shape[0]))[1])
 
     def gradients(self, X: Any, Y: Any) -> tuple[float, list[Any], list[Any]]:
         """``(loss, dW, db)``: the loss as a float and gradients mirroring ``weights``, ``biases``."""

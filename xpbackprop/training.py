@@ -238,8 +238,8 @@ def fit(
                 history.errors.append(int(values[2]))
                 logs["errors"] = int(values[2])
             if validation_data is not None:
-                A_v, caches = net._forward(Xv)
-                val_loss = float(net._loss_value(A_v, Yv, caches))
+                A_v, val_loss, _ = net._forward_loss(Xv, Yv)
+                val_loss = float(val_loss)
                 val_score = float(
                     accuracy(A_v, Yv, net.output_activation, xp=xp) if is_classifier
                     else r2_score(A_v, Yv, xp=xp)
