@@ -716,3 +716,42 @@ def test_stop_on_zero_errors_needs_a_classifier(xp, backend):
     net, _, X, Y, _, _ = _setup("identity-mse-mean", backend)
     with pytest.raises(ValueError, match="classifier"):
         net.fit(X, Y, epochs=2, stop_on_zero_errors=True)
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+def _xor_net():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    return xb.MLP([2, 3, 2], hidden="tanh", dtype="float64", seed=0), X, y
+
+
+def test_progress_without_tqdm_prints_one_line_per_epoch(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("tqdm hidden by the test")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    net, X, y = _xor_net()
+    history = net.fit(X, y, epochs=3, lr=0.1, progress=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    # each line shows that epoch's loss, as history recorded it (4 significant digits)
+    for line, loss in zip(lines, history.loss):
+        shown = float(line.split("loss=")[1].split()[0])
+        assert shown == pytest.approx(loss, rel=1e-3)
+
+
+def test_progress_with_tqdm_shows_a_bar(capsys):
+    pytest.importorskip("tqdm")
+    net, X, y = _xor_net()
+    history = net.fit(X, y, epochs=2, lr=0.1, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "epoch" in err
+    assert f"loss={history.loss[-1]:.4g}" in err
