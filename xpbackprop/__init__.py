@@ -9,7 +9,7 @@ from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
 from .metrics import accuracy, r2_score
 from .network import MLP, Sequential
 from .optimizers import SGD, Adam, Optimizer
-from .training import DivergenceError, History, Trainer, fit
+from .training import DivergenceError, DivergenceWarning, History, Trainer, TrainingInterrupted, fit
 
 __version__ = "0.1.0"
 
@@ -27,6 +27,7 @@ __all__ = [
     "CrossEntropy",
     "Dense",
     "DivergenceError",
+    "DivergenceWarning",
     "Flatten",
     "History",
     "Layer",
@@ -35,6 +36,7 @@ __all__ = [
     "Optimizer",
     "Sequential",
     "Trainer",
+    "TrainingInterrupted",
     "__version__",
     "accuracy",
     "available_backends",

@@ -44,16 +44,7 @@ def save(net: Sequential, path: str | os.PathLike[str]) -> Path:
     }
     for i, p in enumerate(net.parameters):
         arrays[f"param_{i}"] = _backend.to_numpy(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_npz_atomically(path, arrays)
     return path
 
 
@@ -118,3 +109,83 @@ def _build(config: dict[str, Any], backend: str, device: Any) -> Sequential:
     if kind == "Sequential":
         return Sequential([get_layer(c) for c in config["layers"]], loss=get_loss(config["loss"]), **common)
     raise ValueError(f"unknown network class {kind!r}; valid classes are ['MLP', 'Sequential']")
+
+
+# --- training checkpoints ------------------------------------------------------------------------
+
+#: version of the checkpoint layout written by :func:`write_checkpoint`
+CHECKPOINT_VERSION = 1
+
+
+def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to a temporary file beside ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_checkpoint(path: str | os.PathLike[str], net: Sequential, meta: dict[str, Any],
+                     arrays: dict[str, list[Any]]) -> Path:
+    """Write a training checkpoint (used by ``fit(checkpoint=...)``): the network as :func:`save`
+    writes it, plus ``meta`` (JSON) and named lists of arrays, atomically."""
+    path = Path(path)
+    content = {
+        "checkpoint_version": np.asarray(CHECKPOINT_VERSION, dtype=np.int64),
+        "config": np.asarray(json.dumps(net.config())),
+        "meta": np.asarray(json.dumps(meta)),
+    }
+    for i, p in enumerate(net.parameters):
+        content[f"param_{i}"] = _backend.to_numpy(p)
+    for name, values in arrays.items():
+        content[f"n_{name}"] = np.asarray(len(values), dtype=np.int64)
+        for i, value in enumerate(values):
+            content[f"{name}_{i}"] = _backend.to_numpy(value)
+    _write_npz_atomically(path, content)
+    return path
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], net: Sequential
+) -> tuple[dict[str, Any], list[Any], dict[str, list[Any]]]:
+    """``(meta, parameters, arrays)`` of a checkpoint written for a network like ``net``.
+
+    A file that is not a readable checkpoint raises :class:`ModelFileError`; one written for a
+    different architecture or dtype raises ``ValueError`` naming both.
+    """
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{path}: a single .npy array, not a training checkpoint")
+            with data:
+                contents = {key: data[key] for key in data.files}
+            version = int(contents["checkpoint_version"])
+            config = json.loads(str(contents["config"]))
+            meta = json.loads(str(contents["meta"]))
+            n_params = len(net.parameters)
+            params = [contents[f"param_{i}"] for i in range(n_params)]
+            arrays = {
+                name: [contents[f"{name}_{i}"] for i in range(int(contents[f"n_{name}"]))]
+                for name in ("state", "best")
+            }
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(
+                f"{path}: not a readable training checkpoint ({type(exc).__name__}: {exc})"
+            ) from exc
+    if version != CHECKPOINT_VERSION:
+        raise ModelFileError(f"{path}: checkpoint version {version} is not supported")
+    if config != net.config():
+        raise ValueError(
+            f"checkpoint {path} is for a different network: {config} (this network: {net.config()})"
+        )
+    return meta, params, arrays

@@ -49,7 +49,8 @@ class Optimizer:
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, **vars(self)}
+        """The name and hyper-parameters (what a checkpoint records to check a resumed run)."""
+        return {"name": self.name}
 
 
 class SGD(Optimizer):
@@ -66,6 +67,9 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "momentum": self.momentum, "nesterov": self.nesterov}
 
     def init_state(self, params, /, *, xp):
         if self.momentum == 0.0:
@@ -117,6 +121,9 @@ class Adam(Optimizer):
         if eps <= 0:
             raise ValueError(f"eps must be positive, got {eps!r}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def init_state(self, params, /, *, xp):
         return [xp.zeros_like(p) for p in params] + [xp.zeros_like(p) for p in params] + [0]

@@ -9,8 +9,12 @@ epoch, together with a finiteness check of the parameters.
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from array_api_compat import is_writeable_array
@@ -20,17 +24,32 @@ from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
 from .optimizers import SGD, Optimizer, Schedule, get_optimizer
 
-__all__ = ["DivergenceError", "History", "Trainer", "fit"]
+__all__ = ["DivergenceError", "DivergenceWarning", "History", "Trainer", "TrainingInterrupted", "fit"]
 
 CLASSIFIER_OUTPUTS = ("softmax", "sigmoid")
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or parameter; the network keeps its last finite state."""
+    """Training produced a non-finite loss or parameter; the network keeps its last finite state.
 
-    def __init__(self, message: str, *, epoch: int) -> None:
+    ``epoch`` and ``step`` (both from 1) locate the first step that went non-finite;
+    ``trainer`` is the :class:`Trainer` with the optimizer state of the last finite step,
+    so ``error.trainer.step(...)`` continues from there (with a smaller ``trainer.lr``).
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int | None = None, trainer: Any = None) -> None:
         super().__init__(message)
         self.epoch = epoch
+        self.step = step
+        self.trainer = trainer
+
+
+class DivergenceWarning(RuntimeWarning):
+    """``fit(..., on_divergence="warn")``: training stopped at a non-finite loss or parameter."""
+
+
+class TrainingInterrupted(UserWarning):
+    """Ctrl-C stopped ``fit``; the network keeps the last completed step's parameters."""
 
 
 @dataclass
@@ -141,6 +160,10 @@ def fit(
     seed: int | None = None,
     callbacks: Sequence[Callable[..., Any]] = (),
     progress: bool = False,
+    on_divergence: str = "raise",
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike[str] | None = None,
 ) -> History:
     """Train ``net`` on ``(X, Y)``; returns a :class:`History`.
 
@@ -156,8 +179,16 @@ def fit(
       with ``early_stopping`` when the loss on ``validation_data`` has not improved
       for ``patience`` epochs (the best weights are restored); when a callback
       ``callback(net, epoch, logs)`` returns ``True``.
-    - a non-finite loss or parameter restores the parameters of the epoch's start
-      and raises :class:`DivergenceError`.
+    - a non-finite loss or parameter stops training: the epoch is replayed step by step
+      from its start to find the step that failed, the network keeps the parameters and
+      optimizer state from just before it, and :class:`DivergenceError` says which epoch and
+      step (``on_divergence="warn"``: a :class:`DivergenceWarning` and the history so far).
+    - Ctrl-C lets the running step finish, then returns the history of the completed epochs
+      (``stop_reason="interrupted"``, with a :class:`TrainingInterrupted` warning).
+    - ``checkpoint=path`` writes the network, optimizer state, schedule, the shuffling
+      generator's state and the history every ``checkpoint_every`` epochs (atomically);
+      ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
+      with exactly the weights of an uninterrupted one (``epochs`` counts the whole run).
     """
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size, allow_none=True)
@@ -189,98 +220,252 @@ def fit(
     mean = net.loss_fn.reduction == "mean"
     is_classifier = net.output_activation in CLASSIFIER_OUTPUTS
 
+    if on_divergence not in ("raise", "warn"):
+        raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
+    _check_positive_int("checkpoint_every", checkpoint_every)
     history = History()
-    best = (math.inf, None)
+    best: tuple[float, Any] = (math.inf, None)
+    samples_seen, first_epoch = 0, 0
+    fit_args = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
+                "optimizer": trainer.optimizer.config(), "schedule": schedule, "n": n}
+    if resume is not None:
+        first_epoch, samples_seen, best = _restore_checkpoint(
+            resume, net, trainer, sched, rng, history, fit_args
+        )
     bar = _progress_bar(epochs) if progress else None
-    samples_seen = 0
+    if bar is not None and first_epoch:
+        bar.update(first_epoch)
+    interrupt = _InterruptFlag()
     try:
-        for epoch in range(epochs):
-            start_params = _snapshot(net.parameters, xp)
-            order = batch_order(rng, n, shuffle and batch < n)
-            index = None if order is None else _backend.to_backend(order, xp, device=net.device)
-            total = None
-            errors = None
-            for start in range(0, n, batch):
-                stop = min(start + batch, n)
-                if index is None:
-                    Xb, Yb = (X, Y) if batch == n else (X[start:stop, ...], Y[start:stop, ...])
-                else:
-                    rows = index[start:stop]
-                    Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+        with interrupt:
+            for epoch in range(first_epoch, epochs):
+                start = (_snapshot(net.parameters, xp), _snapshot(trainer.state, xp))
+                order = batch_order(rng, n, shuffle and batch < n)
+                index = None if order is None else _backend.to_backend(order, xp, device=net.device)
                 trainer.lr = sched.lr
-                loss_b, A_L = trainer._step(Xb, Yb)
-                weighted = loss_b * (stop - start) if mean else loss_b
-                total = weighted if total is None else total + weighted
-                if stop_on_zero_errors:
-                    e = classification_errors(A_L, Yb, net.output_activation, xp=xp)
-                    errors = e if errors is None else errors + e
-            samples_seen += n
-            # the one read per epoch: the loss and a probe that is non-finite if any parameter is
-            params = net.parameters
-            probe = sum(xp.sum(p) for p in params) * 0.0
-            summary = [total / n if mean else total, probe]
-            if errors is not None:
-                summary.append(errors)
-            values = _backend.to_numpy(xp.stack([xp.astype(v, net.dtype) for v in summary]))
-            epoch_loss = float(values[0])
-            if not (math.isfinite(epoch_loss) and math.isfinite(float(values[1]))):
-                net._store(start_params)
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1}: the loss or a parameter became "
-                    f"non-finite (epoch loss {epoch_loss}); the parameters of the epoch's start "
-                    f"are kept. Try a smaller learning rate than lr={sched.lr:g}.",
-                    epoch=epoch + 1,
-                )
-            history.loss.append(epoch_loss)
-            history.lr.append(sched.lr)
-            logs: dict[str, float] = {"loss": epoch_loss}
-            if errors is not None:
-                history.errors.append(int(values[2]))
-                logs["errors"] = int(values[2])
-            if validation_data is not None:
-                A_v, val_loss, _ = net._forward_loss(Xv, Yv)
-                val_loss = float(val_loss)
-                val_score = float(
-                    accuracy(A_v, Yv, net.output_activation, xp=xp) if is_classifier
-                    else r2_score(A_v, Yv, xp=xp)
-                )
-                history.val_loss.append(val_loss)
-                history.val_score.append(val_score)
-                logs.update(val_loss=val_loss, val_score=val_score)
-                if val_loss < best[0]:
-                    best = (val_loss, _snapshot(params, xp))
-                    history.best_epoch = epoch + 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
-            sched.epoch_end(epoch_loss, samples_seen)
-            if goal is not None and epoch_loss < goal:
-                history.stop_reason = "goal"
-                break
-            if stop_on_zero_errors and history.errors[-1] == 0:
-                history.stop_reason = "zero_errors"
-                break
-            if any(cb(net, epoch + 1, dict(logs)) is True for cb in callbacks):
-                history.stop_reason = "callback"
-                break
-            stale = epoch + 1 - (history.best_epoch or epoch + 1)
-            if early_stopping and stale >= patience:
-                net._store(best[1])
-                history.stop_reason = "early_stopping"
-                break
-        else:
-            history.stop_reason = "epochs"
+                batches = _batches(X, Y, index, batch, xp)
+                total, errors, steps = _run_epoch(trainer, batches, mean, stop_on_zero_errors, interrupt)
+                if interrupt.requested and steps < len(batches):
+                    history.stop_reason = "interrupted"
+                    _warn_interrupted(epoch, steps)
+                    break
+                samples_seen += n
+                # the one read per epoch: the loss, the errors, and whether every parameter is finite
+                summary = [total / n if mean else total, _all_finite(net.parameters, xp)]
+                if errors is not None:
+                    summary.append(errors)
+                values = _backend.to_numpy(xp.stack([xp.astype(v, net.dtype) for v in summary]))
+                epoch_loss = float(values[0])
+                if not (math.isfinite(epoch_loss) and values[1] == 1):
+                    # back to the epoch's start, then step by step to the last finite step
+                    net._store(start[0])
+                    trainer.state = start[1]
+                    failed = _replay_until_non_finite(trainer, batches, xp)
+                    message = (
+                        f"training diverged in epoch {epoch + 1}, step {failed}: the loss or a "
+                        f"parameter became non-finite. The network keeps the parameters and optimizer "
+                        f"state after step {failed - 1} of that epoch. Try a smaller learning rate "
+                        f"than lr={sched.lr:g}."
+                    )
+                    if on_divergence == "raise":
+                        raise DivergenceError(message, epoch=epoch + 1, step=failed, trainer=trainer)
+                    warnings.warn(message, DivergenceWarning, stacklevel=2)
+                    history.stop_reason = "diverged"
+                    break
+                history.loss.append(epoch_loss)
+                history.lr.append(sched.lr)
+                logs: dict[str, float] = {"loss": epoch_loss}
+                if errors is not None:
+                    history.errors.append(int(values[2]))
+                    logs["errors"] = int(values[2])
+                if validation_data is not None:
+                    A_v, val_loss, _ = net._forward_loss(Xv, Yv)
+                    val_loss = float(val_loss)
+                    val_score = float(
+                        accuracy(A_v, Yv, net.output_activation, xp=xp) if is_classifier
+                        else r2_score(A_v, Yv, xp=xp)
+                    )
+                    history.val_loss.append(val_loss)
+                    history.val_score.append(val_score)
+                    logs.update(val_loss=val_loss, val_score=val_score)
+                    if val_loss < best[0]:
+                        best = (val_loss, _snapshot(net.parameters, xp))
+                        history.best_epoch = epoch + 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
+                sched.epoch_end(epoch_loss, samples_seen)
+                if checkpoint is not None and (epoch + 1) % checkpoint_every == 0:
+                    _write_checkpoint(checkpoint, net, trainer, sched, rng, history, best,
+                                      epoch + 1, samples_seen, fit_args)
+                if goal is not None and epoch_loss < goal:
+                    history.stop_reason = "goal"
+                    break
+                if stop_on_zero_errors and history.errors[-1] == 0:
+                    history.stop_reason = "zero_errors"
+                    break
+                if any(cb(net, epoch + 1, dict(logs)) is True for cb in callbacks):
+                    history.stop_reason = "callback"
+                    break
+                stale = epoch + 1 - (history.best_epoch or epoch + 1)
+                if early_stopping and stale >= patience:
+                    net._store(best[1])
+                    history.stop_reason = "early_stopping"
+                    break
+                if interrupt.requested:
+                    history.stop_reason = "interrupted"
+                    _warn_interrupted(epoch + 1, None)
+                    break
+            else:
+                history.stop_reason = "epochs"
     finally:
         if bar is not None:
             bar.close()
     return history
 
 
-def _snapshot(params: list[Any], xp: Any) -> list[Any]:
-    """Copies of ``params`` where they are updated in place; the arrays themselves otherwise."""
-    if params and is_writeable_array(params[0]):
-        return [xp.asarray(p, copy=True) for p in params]
-    return list(params)
+def _write_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, rng: Any,
+                      history: History, best: tuple[float, Any], epochs_done: int,
+                      samples_seen: int, fit_args: dict[str, Any]) -> None:
+    """Everything ``resume`` needs to continue exactly: network, optimizer state, schedule,
+    the shuffling generator's state, history and the best validation weights."""
+    from .io import write_checkpoint
+
+    layout = [None if hasattr(s, "shape") else s for s in trainer.state]  # None: an array's place
+    meta = {
+        "epochs_done": epochs_done,
+        "samples_seen": samples_seen,
+        "history": asdict(history),
+        "schedule": sched.state(),
+        "rng": rng.bit_generator.state,
+        "state_layout": layout,
+        "best_loss": best[0],
+        "fit": fit_args,
+    }
+    arrays = {"state": [s for s in trainer.state if hasattr(s, "shape")], "best": best[1] or []}
+    write_checkpoint(path, net, meta, arrays)
+
+
+def _restore_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, rng: Any,
+                        history: History, fit_args: dict[str, Any]) -> tuple[int, int, tuple[float, Any]]:
+    """Load a checkpoint into ``net``, ``trainer``, ``sched``, ``rng`` and ``history`` (after checking
+    it belongs to this network and these training settings); returns where to continue."""
+    from .io import read_checkpoint
+
+    meta, params, arrays = read_checkpoint(path, net)
+    mismatched = {k: (meta["fit"].get(k), v) for k, v in fit_args.items() if meta["fit"].get(k) != v}
+    if mismatched:
+        detail = ", ".join(f"{k}: file {a!r}, now {b!r}" for k, (a, b) in mismatched.items())
+        raise ValueError(f"checkpoint {path} was written with other training settings ({detail})")
+    state_arrays = iter(arrays["state"])
+    xp = net.xp
+
+    def to_device(a: Any) -> Any:
+        return _backend.to_backend(a, xp, dtype=net.dtype, device=net.device, copy=True)
+
+    net._assign(params)
+    trainer.state = [to_device(next(state_arrays)) if s is None else s for s in meta["state_layout"]]
+    sched.lr, sched.best, sched.bad_epochs = (meta["schedule"][k] for k in ("lr", "best", "bad_epochs"))
+    rng.bit_generator.state = meta["rng"]
+    for key, value in meta["history"].items():
+        setattr(history, key, value)
+    best_params = [to_device(a) for a in arrays["best"]] or None
+    return meta["epochs_done"], meta["samples_seen"], (meta["best_loss"], best_params)
+
+
+def _batches(X: Any, Y: Any, index: Any, batch: int, xp: Any) -> list[tuple[Any, Any, int]]:
+    """The epoch's ``(X_b, Y_b, rows)``: slices in order, or gathered along ``index`` (on the device)."""
+    n = X.shape[0]
+    if index is None and batch == n:
+        return [(X, Y, n)]
+    out = []
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        if index is None:
+            out.append((X[start:stop, ...], Y[start:stop, ...], stop - start))
+        else:
+            rows = index[start:stop]
+            out.append((xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0), stop - start))
+    return out
+
+
+def _run_epoch(trainer: Trainer, batches: list[Any], mean: bool, count_errors: bool,
+               interrupt: _InterruptFlag) -> tuple[Any, Any, int]:
+    """One epoch's steps: ``(Σ batch losses (× rows for "mean"), misclassified or None, steps run)``.
+
+    Nothing is read back to the host. A Ctrl-C lets the current step finish, then ends the epoch.
+    """
+    net, xp = trainer.net, trainer.net.xp
+    total = errors = None
+    steps = 0
+    for Xb, Yb, rows in batches:
+        loss_b, A_L = trainer._step(Xb, Yb)
+        steps += 1
+        weighted = loss_b * rows if mean else loss_b
+        total = weighted if total is None else total + weighted
+        if count_errors:
+            e = classification_errors(A_L, Yb, net.output_activation, xp=xp)
+            errors = e if errors is None else errors + e
+        if interrupt.requested:
+            break
+    return total, errors, steps
+
+
+def _replay_until_non_finite(trainer: Trainer, batches: list[Any], xp: Any) -> int:
+    """Re-run the epoch one step at a time (a read per step); stop before the first step whose
+    loss or result is non-finite, with that step's parameters and state restored. Returns its number."""
+    net = trainer.net
+    for step, (Xb, Yb, _) in enumerate(batches, start=1):
+        before = (_snapshot(net.parameters, xp), _snapshot(trainer.state, xp))
+        loss_b, _ = trainer._step(Xb, Yb)
+        if not bool(_all_finite([loss_b, *net.parameters], xp)):
+            net._store(before[0])
+            trainer.state = before[1]
+            return step
+    return len(batches)  # not reproduced: keep the epoch's end (cannot happen for deterministic steps)
+
+
+def _all_finite(arrays: list[Any], xp: Any) -> Any:
+    """A 0-d boolean array: every entry of every array is finite (no host read)."""
+    flags = [xp.all(xp.isfinite(a)) for a in arrays]
+    return xp.all(xp.stack(flags)) if len(flags) > 1 else flags[0]
+
+
+def _warn_interrupted(epoch: int, steps: int | None) -> None:
+    where = f"after epoch {epoch}" if steps is None else f"in epoch {epoch + 1} after step {steps}"
+    warnings.warn(
+        f"training interrupted {where}; the network keeps the parameters of the last completed "
+        "step and the history of the completed epochs",
+        TrainingInterrupted,
+        stacklevel=3,
+    )
+
+
+class _InterruptFlag:
+    """While active, Ctrl-C (SIGINT) only sets ``requested``: the running step completes, so the
+    parameters are never left half-updated. A second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)  # the next Ctrl-C is an ordinary one
+
+    def __enter__(self) -> _InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._handler:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _snapshot(arrays: list[Any], xp: Any) -> list[Any]:
+    """Copies of the arrays in ``arrays`` where they are updated in place (other entries as they are)."""
+    return [xp.asarray(a, copy=True) if is_writeable_array(a) else a for a in arrays]
 
 
 class _PrintProgress:

@@ -1,0 +1,230 @@
+"""Divergence, interruption and checkpoints: training never loses or corrupts its state.
+
+References: runs of the same seeded training without the fault, step by step
+through ``xb.Trainer`` (the public single-step API), compared bit for bit on
+NumPy float64.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import xpbackprop as xb
+from xpbackprop.optimizers import SGD
+
+
+def data(n=24, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, rng.integers(0, 3, size=n)
+
+
+def net64(backend="numpy", seed=0):
+    return xb.MLP([3, 5, 3], hidden="tanh", output="softmax", backend=backend, dtype="float64", seed=seed)
+
+
+def host(net):
+    return [xb.to_numpy(p) for p in net.parameters]
+
+
+def assert_bitwise(actual, expected):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(a, e)
+
+
+# --- divergence --------------------------------------------------------------------------------
+
+
+def regression(n=24, seed=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+
+
+def linear_net(seed=0):
+    return xb.MLP([3, 5, 2], hidden="identity", output="identity", loss="mse", dtype="float64", seed=seed)
+
+
+def first_failure(lr, optimizer="sgd", batch=8):
+    """Step through the unshuffled batches with ``Trainer.step``, reading each result; return the
+    number of the first step whose loss or parameters are non-finite, and the parameters and
+    optimizer state just before it."""
+    X, Y = regression()
+    net = linear_net()
+    trainer = xb.Trainer(net, lr=lr, optimizer=optimizer)
+    starts = list(range(0, len(X), batch))
+    with np.errstate(all="ignore"):
+        for k in range(1, 500):
+            before = host(net), [xb.to_numpy(a) if hasattr(a, "shape") else a for a in trainer.state]
+            s = starts[(k - 1) % len(starts)]
+            loss = trainer.step(X[s : s + batch], Y[s : s + batch])
+            if not (math.isfinite(float(loss)) and all(np.all(np.isfinite(p)) for p in host(net))):
+                return k, before
+    raise AssertionError("no divergence: choose a larger lr")
+
+
+@pytest.mark.parametrize("lr", [0.5, 1.0, 20.0])
+def test_divergence_names_epoch_and_step_and_keeps_the_last_finite_step(lr):
+    failed, (params, _) = first_failure(lr)
+    epoch, step = (failed - 1) // 3 + 1, (failed - 1) % 3 + 1   # 3 batches of 8 an epoch
+    X, Y = regression()
+    net = linear_net()
+    with np.errstate(all="ignore"), pytest.raises(xb.DivergenceError) as info:
+        net.fit(X, Y, epochs=50, lr=lr, batch_size=8, shuffle=False)
+    assert (info.value.epoch, info.value.step) == (epoch, step)
+    assert f"epoch {epoch}, step {step}" in str(info.value)
+    assert "smaller learning rate" in str(info.value)
+    assert_bitwise(host(net), params)
+
+
+def test_divergence_keeps_the_optimizer_state_of_the_last_finite_step():
+    failed, (params, state) = first_failure(1e200, optimizer="adam")
+    X, Y = regression()
+    net = linear_net()
+    with np.errstate(all="ignore"), pytest.raises(xb.DivergenceError) as info:
+        net.fit(X, Y, epochs=50, lr=1e200, batch_size=8, shuffle=False, optimizer="adam")
+    assert (info.value.epoch - 1) * 3 + info.value.step == failed
+    assert_bitwise(host(net), params)
+    kept = info.value.trainer.state
+    assert kept[-1] == state[-1]  # Adam's step count
+    assert_bitwise([xb.to_numpy(a) for a in kept[:-1]], state[:-1])  # its moments
+
+
+def test_on_divergence_warn_returns_the_history_so_far():
+    failed, (params, _) = first_failure(0.5)
+    X, Y = regression()
+    net = linear_net()
+    with np.errstate(all="ignore"), pytest.warns(xb.DivergenceWarning, match="diverged in epoch"):
+        history = net.fit(X, Y, epochs=50, lr=0.5, batch_size=8, shuffle=False, on_divergence="warn")
+    assert history.stop_reason == "diverged"
+    assert history.epochs == (failed - 1) // 3
+    assert_bitwise(host(net), params)
+
+
+def test_a_real_overflow_is_caught_on_every_backend(backend):
+    X, y = data()
+    net = xb.MLP([3, 5, 3], hidden="relu", output="softmax", backend=backend, dtype="float32", seed=0)
+    with np.errstate(all="ignore"), pytest.raises(xb.DivergenceError) as info:
+        net.fit(X * 1e30, y, epochs=3, lr=1e30, batch_size=8, shuffle=False)
+    assert info.value.epoch == 1
+    assert all(np.all(np.isfinite(p)) for p in host(net))
+
+
+def reference_steps(X, y, k, batch, lr):
+    """Parameters after ``k`` plain SGD steps over the unshuffled batches, one Trainer.step at a time."""
+    net = net64()
+    trainer = xb.Trainer(net, lr=lr)
+    starts = list(range(0, len(X), batch))
+    for i in range(k):
+        s = starts[i % len(starts)]
+        trainer.step(X[s : s + batch], y[s : s + batch])
+    return host(net), trainer
+
+
+# --- interruption ----------------------------------------------------------------------------------
+
+
+class CtrlC(SGD):
+    """SGD that delivers a real SIGINT to this process during its ``at``-th update."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.calls = at, 0
+
+    def update(self, params, grads, state, lr, /, *, xp):
+        self.calls += 1
+        if self.calls == self.at:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the update
+        return super().update(params, grads, state, lr, xp=xp)
+
+
+@pytest.mark.parametrize("at", [2, 3, 4])
+def test_ctrl_c_keeps_the_last_completed_step_and_the_history(at):
+    X, y = data()
+    net = net64()
+    with pytest.warns(xb.TrainingInterrupted):
+        history = net.fit(X, y, epochs=5, lr=0.1, batch_size=8, shuffle=False, optimizer=CtrlC(at))
+    assert history.stop_reason == "interrupted"
+    # 3 steps an epoch: the step during which Ctrl-C came completes; an epoch cut short is not recorded
+    assert history.epochs == at // 3
+    expected, _ = reference_steps(X, y, at, 8, 0.1)
+    assert_bitwise(host(net), expected)
+    # the handler is gone afterwards
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --- checkpoints -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["sgd_nesterov", "adam"])
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, optimizer):
+    X, y = data(n=30)
+    kwargs = dict(epochs=9, lr=0.05, batch_size=7, shuffle=True, seed=11, schedule="adaptive",
+                  n_iter_no_change=2, validation_data=data(n=10, seed=5))
+    kwargs.update({"sgd_nesterov": {"momentum": 0.9, "nesterov": True},
+                   "adam": {"optimizer": "adam"}}[optimizer])
+    whole = net64()
+    whole_history = whole.fit(X, y, **kwargs)
+
+    path = tmp_path / "run.ckpt.npz"
+    first = net64()
+    stop_after_4 = lambda net, epoch, logs: epoch == 4  # noqa: E731
+    first.fit(X, y, checkpoint=path, checkpoint_every=2, callbacks=[stop_after_4], **kwargs)
+    assert path.exists()
+
+    resumed = net64(seed=99)  # other initial weights: everything comes from the file
+    history = resumed.fit(X, y, resume=path, **kwargs)
+    assert_bitwise(host(resumed), host(whole))
+    assert history.loss == whole_history.loss
+    assert history.val_loss == whole_history.val_loss
+    assert history.lr == whole_history.lr
+
+
+def test_resume_after_ctrl_c_mid_epoch(tmp_path):
+    X, y = data(n=30)
+    kwargs = dict(epochs=6, lr=0.05, batch_size=7, shuffle=True, seed=2)
+    whole = net64()
+    whole.fit(X, y, **kwargs)
+    path = tmp_path / "run.npz"
+    first = net64()
+    with pytest.warns(xb.TrainingInterrupted):
+        first.fit(X, y, checkpoint=path, optimizer=CtrlC(12), **kwargs)  # 5 steps an epoch: in epoch 3
+    resumed = net64()
+    resumed.fit(X, y, resume=path, **kwargs)
+    assert_bitwise(host(resumed), host(whole))
+
+
+def test_checkpoint_is_written_atomically(tmp_path, monkeypatch):
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=2, lr=0.1, checkpoint=path)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        net64().fit(X, y, epochs=2, lr=0.1, checkpoint=path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
+
+
+def test_resume_refuses_another_network_or_other_settings(tmp_path):
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=2, lr=0.1, batch_size=8, checkpoint=path)
+    other = xb.MLP([3, 6, 3], hidden="tanh", dtype="float64")
+    with pytest.raises(ValueError, match="different network"):
+        other.fit(X, y, epochs=4, lr=0.1, batch_size=8, resume=path)
+    with pytest.raises(ValueError, match="batch_size"):
+        net64().fit(X, y, epochs=4, lr=0.1, batch_size=4, resume=path)
+    with pytest.raises(xb.ModelFileError):
+        bad = tmp_path / "bad.npz"
+        bad.write_bytes(b"not a checkpoint")
+        net64().fit(X, y, epochs=4, lr=0.1, resume=bad)
