@@ -151,8 +151,10 @@ ALIASES = {"logistic": "sigmoid", "linear": "identity"}
 
 def get_activation(name: str) -> tuple[str, Pair]:
     """``(canonical name, (forward, backward))`` for ``name``; ``ValueError`` lists the valid names."""
-    key = ALIASES.get(name, name) if isinstance(name, str) else name
+    valid = sorted([*ACTIVATIONS, *ALIASES])
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a name, one of {valid}, got {type(name).__name__} {name!r}")
+    key = ALIASES.get(name, name)
     if key not in ACTIVATIONS:
-        valid = sorted([*ACTIVATIONS, *ALIASES])
         raise ValueError(f"unknown activation {name!r}; valid names are {valid}")
     return key, ACTIVATIONS[key]

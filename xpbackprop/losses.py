@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 from array_api_compat import device as _device
 from array_api_compat import is_writeable_array
 
+from ._reductions import column_sum
 from .activations import ACTIVATIONS, softplus
+from .validation import is_integral
 
 __all__ = ["BCE", "LOSSES", "MSE", "CrossEntropy", "Loss", "get_loss"]
 
@@ -33,6 +35,11 @@ class Loss:
     canonical: ClassVar[str] = ""
 
     def __init__(self, reduction: str = "mean") -> None:
+        if not isinstance(reduction, str):
+            raise TypeError(
+                f"reduction must be a name, one of {list(_REDUCTIONS)}, got {type(reduction).__name__} "
+                f"{reduction!r}"
+            )
         if reduction not in _REDUCTIONS:
             raise ValueError(f"unknown reduction {reduction!r}; valid reductions are {list(_REDUCTIONS)}")
         self.reduction = reduction
@@ -153,9 +160,19 @@ class CrossEntropy(Loss):
     canonical = "softmax"
 
     def encode_targets(self, Y, n_out: int, /, *, xp, dtype):
-        """Integer class labels of shape ``(N,)`` become one-hot rows; one-hot rows pass through."""
-        if Y.ndim == 1 and xp.isdtype(Y.dtype, "integral") and n_out > 1:
-            classes = xp.arange(n_out, dtype=Y.dtype, device=_device(Y))
+        """Class labels of shape ``(N,)`` become one-hot rows; one-hot rows pass through.
+
+        Labels are integers, or floats or bools holding whole numbers (compared in ``dtype``,
+        exact for any realistic number of classes); a label outside ``[0, n_out)`` gives a row
+        of zeros here, so the public entries check the range first
+        (:class:`xpbackprop.validation.ValueChecks`).
+        """
+        if Y.ndim == 1 and n_out > 1:
+            if n_out <= 128 and is_integral(Y.dtype, xp):  # 128 classes fit even int8 labels
+                classes = xp.arange(n_out, dtype=Y.dtype, device=_device(Y))
+            else:  # bool or float labels, or more classes than the integer dtype holds
+                classes = xp.arange(n_out, dtype=dtype, device=_device(Y))
+                Y = Y if Y.dtype == dtype else xp.astype(Y, dtype)
             return xp.astype(xp.reshape(Y, (-1, 1)) == classes, dtype)
         return super().encode_targets(Y, n_out, xp=xp, dtype=dtype)
 
@@ -174,17 +191,13 @@ class CrossEntropy(Loss):
 
         With ``S = Z - max Z`` and ``s = Σ_k exp(S_k)``: ``A = exp(S) / s`` and
         ``Σ_k Y_k (log s - S_k)`` per sample, finite for any logits (``s ≥ 1``).
-        Row sums are products with a vector of ones: one BLAS call instead of a
-        short reduction per row (several times faster on NumPy).
+        The row sums are products with a vector of ones (:mod:`xpbackprop._reductions`).
         """
-        ones = xp.ones((Z.shape[1],), dtype=Z.dtype, device=_device(Z))
         S = Z - xp.max(Z, axis=1, keepdims=True)
         E = xp.exp(S)
-        s = E @ ones
-        A = E / s[:, None]
-        per_row_targets = Y @ ones  # 1 for one-hot rows
-        total = xp.sum(xp.log(s) * per_row_targets) - xp.sum(Y * S)
-        return A, total / Z.shape[0] if self.reduction == "mean" else total
+        s = column_sum(E, xp=xp)[:, None]
+        total = xp.sum(Y * (xp.log(s) - S))
+        return E / s, total / Z.shape[0] if self.reduction == "mean" else total
 
     def backward(self, A, Y, /, *, xp):
         """dA = -Y / A / scale."""
@@ -212,12 +225,18 @@ def get_loss(loss: str | Loss | dict[str, Any]) -> Loss:
     """A :class:`Loss` from a name, an instance, or a :meth:`Loss.config` dictionary."""
     if isinstance(loss, Loss):
         return loss
+    valid = sorted([*LOSSES, *_LOSS_ALIASES])
     kwargs: dict[str, Any] = {}
     if isinstance(loss, dict):
         kwargs = dict(loss)
+        if "name" not in kwargs:
+            raise ValueError(f"a loss configuration needs a 'name', one of {valid}; got {loss!r}")
         loss = kwargs.pop("name")
-    key = _LOSS_ALIASES.get(loss, loss) if isinstance(loss, str) else loss
+    if not isinstance(loss, str):
+        raise TypeError(
+            f"loss must be a name, one of {valid}, or an xb.Loss, got {type(loss).__name__} {loss!r}"
+        )
+    key = _LOSS_ALIASES.get(loss, loss)
     if key not in LOSSES:
-        valid = sorted([*LOSSES, *_LOSS_ALIASES])
         raise ValueError(f"unknown loss {loss!r}; valid names are {valid}")
     return LOSSES[key](**kwargs)

@@ -8,11 +8,13 @@ fused ``dZ_L = (A_L - Y) / scale`` and skips the output activation's own backwar
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from . import backend as _backend
+from . import validation
 from .init import host_rng, initial_parameters
 from .layers import Activation, Dense, Layer, get_layer
 from .losses import Loss, get_loss
@@ -27,6 +29,20 @@ class Sequential:
 
     Parameters are initialised on the host from ``seed`` (see :mod:`xpbackprop.init`)
     and moved to ``backend`` / ``device`` in ``dtype`` ("float32" or "float64").
+
+    Errors (here and in every method; see :mod:`xpbackprop.validation`): ``TypeError``
+    for arguments of the wrong type (a non-layer in ``layers``, a complex or string
+    array, an array of another library than the network's); ``ValueError`` for values
+    that are out of range or do not fit (unknown names, with the valid ones listed;
+    shapes; NaN or infinite data; class labels outside ``[0, n_outputs)``; an array on
+    another device than the network's). Each is raised before anything changes.
+
+    Inputs ``X`` may be float, integer or bool arrays (cast to ``dtype``), as NumPy
+    arrays or nested lists (host data, moved to the network's device) or arrays of the
+    network's own library on its device. Targets ``Y``: ``(N, n_out)``; ``(N,)`` for one
+    output; for cross-entropy also class labels ``(N,)``, integers (or whole-valued
+    floats) in ``[0, n_out)``; binary cross-entropy targets lie in ``[0, 1]``. The public
+    methods read NaN/inf and the label range back to the host once per call.
     """
 
     def __init__(
@@ -39,6 +55,8 @@ class Sequential:
         dtype: str = "float32",
         seed: int | None = 0,
     ) -> None:
+        if isinstance(layers, (Layer, str)) or not isinstance(layers, Sequence):
+            raise TypeError(f"layers must be a list of xpbackprop layers, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise ValueError("a network needs at least one layer, got an empty list")
@@ -48,9 +66,11 @@ class Sequential:
         if not any(layer.params for layer in layers):
             raise ValueError("a network needs at least one layer with parameters (Dense or Conv1D)")
         _check_dense_chain(layers)
-        self.layers = layers
-        self.loss_fn = get_loss(loss)
+        validation.check_seed("seed", seed)
+        loss_fn = get_loss(loss)
         self._bind(backend, device, dtype)
+        self.layers = layers
+        self.loss_fn = loss_fn
         self.seed = seed
         #: the host generator: initial weights first, then every shuffled batch order
         self.rng = host_rng(seed)
@@ -60,7 +80,7 @@ class Sequential:
     # --- backend, dtype, parameters ------------------------------------------------
 
     def _bind(self, backend: str | ModuleType, device: Any, dtype: str) -> None:
-        xp = _backend.namespace(backend)
+        xp = validation.check_backend_and_device(backend, device)
         dtype_name = _backend.dtype_name(dtype)
         if dtype_name == "float64":
             _backend.enable_float64(xp)
@@ -134,7 +154,17 @@ class Sequential:
                 setattr(layer, name, next(it))
 
     def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
-        """Replace every ``W`` and ``b`` (NumPy or backend arrays); nothing changes on error."""
+        """Replace every ``W`` and ``b`` (NumPy or backend arrays); nothing changes on error.
+
+        ``TypeError``: ``weights``/``biases`` not lists, non-numeric or complex arrays, arrays
+        of another library. ``ValueError``: the wrong number of arrays or a wrong shape (both
+        named), NaN or infinite values, an array on another device than the network's.
+        """
+        for label, given in (("weights", weights), ("biases", biases)):
+            if isinstance(given, (str, bytes)) or hasattr(given, "shape") or not isinstance(given, Sequence):
+                raise TypeError(
+                    f"{label} must be a list with one array per parametric layer, got {type(given).__name__}"
+                )
         weights, biases = list(weights), list(biases)
         n = len(self.param_layers)
         if len(weights) != n or len(biases) != n:
@@ -142,7 +172,23 @@ class Sequential:
                 f"the network has {n} parametric layers; got {len(weights)} weights "
                 f"and {len(biases)} biases"
             )
-        self._assign([p for pair in zip(weights, biases) for p in pair])
+        checks = validation.ValueChecks(self.xp)
+        converted = []
+        for k, layer in enumerate(self.param_layers):
+            shapes = layer.param_shapes()
+            for label, value, key in (("weights", weights[k], "W"), ("biases", biases[k], "b")):
+                name = f"{label}[{k}]"
+                arr = validation.as_array(value, self.xp, name=name, device=self.device,
+                                          expected_device=self._param_device, backend=self.backend)
+                if tuple(arr.shape) != tuple(shapes[key]):
+                    raise ValueError(
+                        f"{name} must have shape {tuple(shapes[key])} for {layer!r}, got {tuple(arr.shape)}"
+                    )
+                arr = validation.cast(arr, self.xp, self.dtype)
+                checks.finite(arr, name)
+                converted.append(arr)
+        checks.run()
+        self._assign(converted)
 
     def copy(self, *, backend: str | ModuleType | None = None, device: Any = None,
              dtype: str | None = None) -> Sequential:
@@ -188,22 +234,48 @@ class Sequential:
     def _fused(self) -> bool:
         return self.output_activation == self.loss_fn.canonical
 
-    def _input(self, X: Any, name: str = "X") -> Any:
-        X = _backend.to_backend(X, self.xp, device=self.device)
-        if not self.xp.isdtype(X.dtype, ("real floating", "integral", "bool")):
-            raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
-        if X.ndim < 2:
-            raise ValueError(f"{name} must have one row per sample (N, features), got shape {tuple(X.shape)}")
-        shape = tuple(X.shape[1:])
-        for layer in self.layers:
-            shape = layer.output_shape(shape)
-        return X if X.dtype == self.dtype else self.xp.astype(X, self.dtype)
+    def _param_device(self) -> Any:
+        """The device the parameters are on (what ``device=None`` resolved to); a method, so that
+        input checks ask for it only when an input is an array of the network's own library."""
+        return validation.device_of(next(layer for layer in self.layers if layer.params).W)
 
-    def _targets(self, Y: Any, n_rows: int) -> Any:
-        Y = _backend.to_backend(Y, self.xp, device=self.device)
-        if Y.shape[0] != n_rows:
-            raise ValueError(f"X has {n_rows} rows but Y has {Y.shape[0]}; they must match")
-        return self.loss_fn.encode_targets(Y, self.n_outputs, xp=self.xp, dtype=self.dtype)
+    def _input(self, X: Any, name: str = "X", checks: validation.ValueChecks | None = None) -> Any:
+        """``X`` on the backend in the network's dtype, after the checks that need no host read
+        (library, device, dtype, shape); with ``checks``, its finiteness joins them (read later)."""
+        X = validation.as_array(X, self.xp, name=name, device=self.device,
+                                expected_device=self._param_device, backend=self.backend)
+        validation.check_samples(X, self.layers, name=name)
+        X = validation.cast(X, self.xp, self.dtype)
+        if checks is not None:
+            checks.finite(X, name)
+        return X
+
+    def _targets(self, Y: Any, n_rows: int, name: str = "Y", x_name: str = "X",
+                 checks: validation.ValueChecks | None = None) -> Any:
+        """``Y`` encoded as ``(N, n_out)`` floats, after the structural checks; with ``checks``,
+        the value checks (finite, label range, target range) join them (read later)."""
+        Y = validation.as_array(Y, self.xp, name=name, device=self.device,
+                                expected_device=self._param_device, backend=self.backend)
+        validation.check_targets(Y, self.loss_fn, self.n_outputs, n_rows, name=name, x_name=x_name)
+        if Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp):
+            Y = validation.cast(Y, self.xp, self.dtype)  # out-of-range values: inf, reported below
+        encoded = self.loss_fn.encode_targets(Y, self.n_outputs, xp=self.xp, dtype=self.dtype)
+        if checks is not None:
+            checks.targets(Y, encoded, self.loss_fn, self.n_outputs, name)
+        return encoded
+
+    def _checked(self, X: Any, Y: Any = None, *, x_name: str = "X", y_name: str = "Y",
+                 checks: validation.ValueChecks | None = None) -> tuple[Any, Any]:
+        """``(X, Y)`` converted and fully checked (one host read unless ``checks`` is given,
+        in which case the caller runs it); ``Y`` may be None."""
+        own = checks is None
+        checks = validation.ValueChecks(self.xp) if own else checks
+        X = self._input(X, x_name, checks)
+        if Y is not None:
+            Y = self._targets(Y, X.shape[0], y_name, x_name, checks)
+        if own:
+            checks.run()
+        return X, Y
 
     # --- formulas -------------------------------------------------------------------------
 
@@ -245,23 +317,39 @@ class Sequential:
     # --- public computations -----------------------------------------------------------
 
     def forward(self, X: Any) -> Any:
-        """Output activations ``A_L``, shape ``(N, n_out)``, on the backend."""
-        return self._forward(self._input(X))[0]
+        """Output activations ``A_L``, shape ``(N, n_out)``, on the backend.
+
+        ``TypeError``/``ValueError`` for bad ``X`` as the class describes (NaN/inf included).
+        """
+        return self._forward(self._checked(X)[0])[0]
 
     def loss(self, X: Any, Y: Any) -> float:
-        """The loss of the whole batch, as a Python float."""
-        X = self._input(X)
-        return float(self._forward_loss(X, self._targets(Y, X.shape[0]))[1])
+        """The loss of the whole batch, as a Python float (errors: see the class)."""
+        X, Y = self._checked(X, Y)
+        return float(self._forward_loss(X, Y)[1])
 
     def gradients(self, X: Any, Y: Any) -> tuple[float, list[Any], list[Any]]:
-        """``(loss, dW, db)``: the loss as a float and gradients mirroring ``weights``, ``biases``."""
-        X = self._input(X)
-        Y = self._targets(Y, X.shape[0])
+        """``(loss, dW, db)``: the loss as a float and gradients mirroring ``weights``, ``biases``
+        (errors: see the class)."""
+        X, Y = self._checked(X, Y)
         loss, grads = self._loss_and_gradients(X, Y)
         return float(loss), grads[0::2], grads[1::2]
 
     def fit(self, X: Any, Y: Any, epochs: int = 100, lr: float = 0.1, **options: Any) -> History:
-        """Train by gradient descent; see :func:`xpbackprop.training.fit` for every option."""
+        """Train by gradient descent; see :func:`xpbackprop.training.fit` for every option.
+
+        Every argument is checked before anything changes (parameters, the network's
+        generator): ``TypeError`` for a wrong type (``lr="0.1"``, ``batch_size=2.5``,
+        ``goal="low"``, a complex or string array, an array of another library, a callback
+        that is not callable, ``validation_data`` that is not a pair); ``ValueError`` for a
+        bad value (``lr <= 0`` or NaN, ``epochs``/``batch_size``/``patience < 1``,
+        ``momentum`` outside ``[0, 1)``, ``weight_decay < 0``, unknown optimizer, schedule,
+        activation or loss names, ``early_stopping`` without ``validation_data``) and for
+        data that does not fit (feature count, rows of X and Y, target shape or encoding,
+        labels outside ``[0, n_outputs)`` or not whole numbers, BCE targets outside
+        ``[0, 1]``, NaN or infinite values, empty arrays, another device). The values of
+        ``X``, ``Y`` and ``validation_data`` are read back once for these checks.
+        """
         return fit(self, X, Y, epochs=epochs, lr=lr, **options)
 
     @property
@@ -290,9 +378,8 @@ class Sequential:
         return A
 
     def score(self, X: Any, Y: Any) -> float:
-        """Accuracy for classifiers (softmax/sigmoid output), R² otherwise."""
-        X = self._input(X)
-        Y = self._targets(Y, X.shape[0])
+        """Accuracy for classifiers (softmax/sigmoid output), R² otherwise (errors: see the class)."""
+        X, Y = self._checked(X, Y)
         A = self._forward(X)[0]
         if self.is_classifier:
             return float(accuracy(A, Y, self.output_activation, xp=self.xp))
@@ -336,10 +423,23 @@ class MLP(Sequential):
         dtype: str = "float32",
         seed: int | None = 0,
     ) -> None:
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+            raise TypeError(
+                f"sizes must be a list of at least two positive integers [n0, ..., nL], "
+                f"got {type(sizes).__name__} {sizes!r}"
+            )
         sizes = list(sizes)
-        if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+        if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in sizes):
+            raise TypeError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
+        if len(sizes) < 2 or any(n < 1 for n in sizes):
             raise ValueError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
+        sizes = [int(n) for n in sizes]
         n_hidden = len(sizes) - 2
+        if not isinstance(hidden, str) and not isinstance(hidden, Sequence):
+            raise TypeError(
+                f"hidden must be an activation name or a list of names, "
+                f"got {type(hidden).__name__} {hidden!r}"
+            )
         hidden_list = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
         if len(hidden_list) != n_hidden:
             raise ValueError(

@@ -25,6 +25,8 @@ from typing import Any
 
 from array_api_compat import is_writeable_array
 
+from .validation import check_choice, check_integer, check_number
+
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
@@ -63,8 +65,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        # TypeError for a non-number, ValueError outside [0, 1) (NaN included)
+        momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
@@ -115,11 +117,9 @@ class Adam(Optimizer):
     name = "adam"
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
-        for label, value in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{label} must be in [0, 1), got {value!r}")
-        if eps <= 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
+        beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)
+        beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
+        eps = check_number("eps", eps, low=0.0, low_open=True, what="a positive finite number")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def config(self) -> dict[str, Any]:
@@ -156,6 +156,11 @@ def get_optimizer(name: str | Optimizer, **kwargs: Any) -> Optimizer:
     """An optimizer by name (``"sgd"``, ``"adam"``) or as given; ``ValueError`` lists the names."""
     if isinstance(name, Optimizer):
         return name
+    if not isinstance(name, str):
+        raise TypeError(
+            f"optimizer must be a name, one of {sorted(OPTIMIZERS)}, or an xb.Optimizer, "
+            f"got {type(name).__name__} {name!r}"
+        )
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}")
     return OPTIMIZERS[name](**kwargs)
@@ -173,12 +178,11 @@ class Schedule:
 
     def __init__(self, kind: str, lr: float, *, power_t: float = 0.5, n_iter_no_change: int = 10,
                  tol: float = 1e-4) -> None:
-        if kind not in SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {kind!r}; valid names are {list(SCHEDULES)}")
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate lr must be a positive finite number, got {lr!r}")
-        if n_iter_no_change < 1:
-            raise ValueError(f"n_iter_no_change must be at least 1, got {n_iter_no_change!r}")
+        check_choice("learning-rate schedule", kind, SCHEDULES)
+        check_number("learning rate lr", lr, low=0.0, low_open=True, what="a positive finite number")
+        check_integer("n_iter_no_change", n_iter_no_change)
+        check_number("power_t", power_t)
+        check_number("tol", tol, low=0.0)
         self.kind, self.lr0, self.lr = kind, float(lr), float(lr)
         self.power_t, self.n_iter_no_change, self.tol = float(power_t), int(n_iter_no_change), float(tol)
         self.best = math.inf

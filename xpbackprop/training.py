@@ -20,6 +20,7 @@ from typing import Any
 from array_api_compat import is_writeable_array
 
 from . import backend as _backend
+from . import validation
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
 from .optimizers import SGD, Optimizer, Schedule, get_optimizer
@@ -92,6 +93,11 @@ class Trainer:
     batch's loss as a 0-d array on the device: it never reads anything back to the
     host, so a loop of steps runs at the device's pace. ``fit`` is a loop of these
     steps. ``lr`` may be changed between steps.
+
+    Errors: ``TypeError`` when ``net`` is not a network or an argument has the wrong
+    type (``lr="0.1"``, ``optimizer=3``); ``ValueError`` for ``lr`` not a positive finite
+    number, ``weight_decay < 0``, ``momentum`` outside ``[0, 1)``, an unknown optimizer
+    (the valid names are listed), momentum with an optimizer other than ``"sgd"``.
     """
 
     def __init__(
@@ -103,10 +109,16 @@ class Trainer:
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate lr must be a positive finite number, got {lr!r}")
-        if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+        if not (hasattr(net, "param_layers") and hasattr(net, "_loss_and_gradients")):
+            raise TypeError(
+                f"Trainer needs an xpbackprop network (xb.MLP, xb.Sequential), got {type(net).__name__}"
+            )
+        validation.check_number("learning rate lr", lr, low=0.0, low_open=True,
+                                what="a positive finite number")
+        validation.check_number("weight_decay", weight_decay, low=0.0)
+        validation.check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
+        if not isinstance(optimizer, (str, Optimizer)):
+            get_optimizer(optimizer)  # the TypeError that lists the valid names
         if isinstance(optimizer, str) and optimizer == "sgd":
             opt: Optimizer = SGD(momentum=momentum, nesterov=nesterov)
         else:
@@ -119,7 +131,13 @@ class Trainer:
         self.state = opt.init_state(net.parameters, xp=net.xp)
 
     def step(self, X: Any, Y: Any) -> Any:
-        """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array)."""
+        """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array).
+
+        ``X`` and ``Y`` get every check that needs no host read (library, device, dtype,
+        shapes, target encoding: ``TypeError``/``ValueError`` as for ``net.fit``, before
+        anything changes). Their *values* (NaN/inf, label range) are not read here, so a
+        loop of steps never waits for the device: ``fit`` checks them once per call.
+        """
         X = self.net._input(X)
         return self._step(X, self.net._targets(Y, X.shape[0]))[0]
 
@@ -190,11 +208,22 @@ def fit(
       ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
       with exactly the weights of an uninterrupted one (``epochs`` counts the whole run).
     """
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size, allow_none=True)
-    _check_positive_int("patience", patience)
-    if goal is not None and not isinstance(goal, (int, float)):
-        raise ValueError(f"goal must be a number or None, got {goal!r}")
+    if not (hasattr(net, "param_layers") and hasattr(net, "_checked")):
+        raise TypeError(f"fit needs an xpbackprop network (xb.MLP, xb.Sequential), got {type(net).__name__}")
+    epochs = validation.check_integer("epochs", epochs)
+    batch_size = validation.check_integer("batch_size", batch_size, allow_none=True)
+    patience = validation.check_integer("patience", patience)
+    validation.check_number("goal", goal, allow_none=True, allow_infinite=True, what="a number (not NaN)")
+    validation.check_seed("seed", seed)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)):
+            raise TypeError(
+                f"validation_data must be a pair (X_val, Y_val), got {type(validation_data).__name__}"
+            )
+        if len(validation_data) != 2:
+            raise ValueError(
+                f"validation_data must be a pair (X_val, Y_val), got {len(validation_data)} items"
+            )
     if early_stopping and validation_data is None:
         raise ValueError("early_stopping=True needs validation_data=(X_val, Y_val)")
     if stop_on_zero_errors and net.output_activation not in CLASSIFIER_OUTPUTS:
@@ -202,9 +231,22 @@ def fit(
             f"stop_on_zero_errors needs a classifier output {list(CLASSIFIER_OUTPUTS)}, "
             f"the network's output is {net.output_activation!r}"
         )
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(
+            f"callbacks must be a list of callables callback(net, epoch, logs), got "
+            f"{type(callbacks).__name__} {callbacks!r} (put a single callback in a list)"
+        )
+    callbacks = tuple(callbacks)
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables callback(net, epoch, logs), got {cb!r}")
+    # The data, converted and checked once: structure first, then NaN/inf and label ranges
+    # of X, Y, X_val, Y_val in one host read. Nothing has changed yet (nor the generator's state).
+    checks = validation.ValueChecks(net.xp)
+    X, Y = net._checked(X, Y, checks=checks)
+    if validation_data is not None:
+        validation_data = net._checked(*validation_data, x_name="X_val", y_name="Y_val", checks=checks)
+    checks.run()
     trainer = Trainer(net, lr, optimizer, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     sched = Schedule(schedule, lr, power_t=power_t, n_iter_no_change=n_iter_no_change, tol=tol)
 
