@@ -4,24 +4,37 @@ The file holds ``format_version`` (int), ``config`` (the architecture, loss and
 dtype as JSON text) and ``param_0``, ``param_1``, ... in ``net.parameters``
 order (``W1, b1, W2, b2, ...``) as float arrays. It is written to a temporary
 file beside the target and renamed over it, so an interrupted save leaves any
-existing file untouched. Loading never unpickles (``allow_pickle=False``).
+existing file untouched.
+
+Loading never unpickles and reads the file defensively: whatever its bytes, :func:`load`
+returns a network or raises :class:`ModelFileError` (see :func:`load` for the limits).
 """
 
 from __future__ import annotations
 
+import ast
+import errno
+import functools
 import json
+import math
 import os
+import re
+import reprlib
+import struct
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import backend as _backend
-from .layers import get_layer
+from .layers import Activation, Dense, get_layer
 from .losses import get_loss
 from .network import MLP, Sequential
+from .validation import check_backend_and_device
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
 
@@ -31,6 +44,27 @@ FORMAT_VERSION = 1
 
 class ModelFileError(ValueError):
     """A file that cannot be loaded as a network: not a saved model, damaged, too new, or inconsistent."""
+
+
+# limits checked from the headers, before anything is allocated
+_MAX_ELEMENTS = 2**31  # elements of one array
+_MAX_CONFIG_CHARS = 2**20  # characters of the architecture's JSON text
+_MAX_HEADER_BYTES = 10_000  # an .npy header (numpy's own limit)
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand further: a larger claimed size is a lie or a bomb
+_READ_CHUNK = 2**24
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# the array types a model file may hold: bool, integers, floats, unicode text (no objects,
+# records, bytes, complex, dates)
+_DESCR = re.compile(r"[<>|=]?(?:b1|[iu][1248]|f[248]|U[0-9]{1,9})")
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_REPR = reprlib.Repr()  # a file's values in messages: shortened, nesting cut off
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+# what reading and decoding damaged bytes can raise (zipfile, zlib, struct, ast, json, numpy)
+_FILE_ERRORS = (
+    OSError, EOFError, ValueError, LookupError, TypeError, ArithmeticError, MemoryError, RuntimeError,
+    AttributeError, SyntaxError, zipfile.BadZipFile, zlib.error, struct.error,
+)
 
 
 def save(net: Sequential, path: str | os.PathLike[str]) -> Path:
@@ -51,48 +85,45 @@ def save(net: Sequential, path: str | os.PathLike[str]) -> Path:
 def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Sequential:
     """Read a network written by :func:`save` onto ``backend`` / ``device``.
 
-    Raises :class:`ModelFileError` (naming the file and the problem) for anything
-    that is not a complete model file of a known format version.
+    Whatever the file holds, the result is a network or :class:`ModelFileError`, whose
+    message names the file and the problem: not an ``.npz`` file (a single ``.npy``
+    array, text, anything else), a truncated or damaged zip (bad CRC, bad headers),
+    a missing or malformed member, a ``format_version`` that is not an integer or not
+    one this version reads, a ``config`` that is not JSON or not a valid architecture
+    (``"invalid architecture: ..."``: wrong types, unknown class, layer, activation or
+    loss names, a dtype other than float32/float64), parameter arrays that are not
+    real floats, have the wrong shape, or hold NaN, infinities or values beyond the
+    network's dtype. Nothing is ever unpickled: object arrays are refused.
+
+    Reading is bounded: arrays whose header claims more than 2**31 elements, a config
+    over 2**20 characters, an ``.npy`` header over 10 000 bytes, and members whose
+    claimed size the file cannot hold are refused before anything is allocated; only
+    the members named above are read; the parameter arrays' shapes are checked against
+    the architecture before the network is built.
+
+    The path itself is the caller's: a missing file raises ``FileNotFoundError``, a
+    directory ``IsADirectoryError`` (on every platform), an unreadable one the
+    ``OSError`` of ``open``; an unknown ``backend`` or ``device`` raises as in the
+    network constructors.
     """
     path = Path(path)
-    _backend.namespace(backend)  # an unknown backend is the caller's error, not the file's
-    with open(path, "rb") as f:  # our own handle: closed even when numpy fails half-way
+    check_backend_and_device(backend, device)  # the caller's errors, not the file's
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a model file", str(path))
+    with open(path, "rb") as f:  # our own handle: closed whatever fails inside
         try:
-            data = np.load(f, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path}: a single .npy array, not a saved model")
-            with data:
-                contents = {key: data[key] for key in data.files}
+            config, build, params = _read_model(f, path)
         except ModelFileError:
             raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        except _FILE_ERRORS as exc:
             raise ModelFileError(
-                f"{path}: not a readable .npz model file ({type(exc).__name__}: {exc})"
+                f"{path}: not a readable .npz model file ({type(exc).__name__}: {_clip(str(exc))})"
             ) from exc
-    for key in ("format_version", "config"):
-        if key not in contents:
-            raise ModelFileError(f"{path}: missing {key!r}; not a file written by xpbackprop.save")
+    common = {"backend": backend, "device": device, "dtype": config["dtype"], "seed": 0}
     try:
-        version = int(contents["format_version"])
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: format_version is not an integer") from exc
-    if version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(
-            f"{path}: format version {version} is not supported (this xpbackprop reads 1..{FORMAT_VERSION})"
-        )
-    try:
-        config = json.loads(str(contents["config"]))
-        net = _build(config, backend, device)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ModelFileError(f"{path}: invalid architecture in config ({exc})") from exc
-    n = len(net.parameters)
-    missing = [f"param_{i}" for i in range(n) if f"param_{i}" not in contents]
-    if missing:
-        raise ModelFileError(f"{path}: missing parameter arrays {missing}")
-    params = [contents[f"param_{i}"] for i in range(n)]
-    for i, p in enumerate(params):
-        if p.dtype.kind != "f" or not np.all(np.isfinite(p)):
-            raise ModelFileError(f"{path}: param_{i} must hold finite floats, got dtype {p.dtype}")
+        net = build(**common)
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"{path}: invalid architecture: {_clip(str(exc))}") from exc
     try:
         net._assign(params)
     except ValueError as exc:
@@ -100,15 +131,253 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     return net
 
 
-def _build(config: dict[str, Any], backend: str, device: Any) -> Sequential:
-    kind = config["class"]
-    common = {"backend": backend, "device": device, "dtype": config["dtype"], "seed": 0}
+def _read_model(f: Any, path: Path) -> tuple[dict[str, Any], Callable[..., Sequential], list[Any]]:
+    """``(config, builder, parameter arrays)`` from the open file ``f``, all checked; the
+    builder makes the network given ``backend``, ``device``, ``dtype`` and ``seed``."""
+    start = f.read(len(_NPY_MAGIC))
+    if start.startswith(_NPY_MAGIC):
+        raise ModelFileError(f"{path}: a single .npy array, not a saved model")
+    if not start.startswith(_ZIP_MAGICS):
+        raise ModelFileError(f"{path}: not a readable .npz model file (no zip signature at the start)")
+    f.seek(0)
+    disk_size = os.fstat(f.fileno()).st_size
+    with zipfile.ZipFile(f) as zf:
+        members = _member_names(zf)
+        for key in ("format_version", "config"):
+            if key not in members:
+                raise ModelFileError(f"{path}: missing {key!r}; not a file written by xpbackprop.save")
+
+        def read(key: str, check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
+            return _read_array(zf, members[key], key, path, disk_size, check)
+
+        def integer(dtype: np.dtype, shape: tuple[int, ...]) -> None:
+            if dtype.kind not in "iu" or shape != ():
+                raise ModelFileError(f"{path}: format_version is not an integer")
+
+        version = int(read("format_version", integer)[()])
+        if version > FORMAT_VERSION or version < 1:
+            raise ModelFileError(f"{path}: format version {version} is not supported "
+                                 f"(this xpbackprop reads 1..{FORMAT_VERSION})")
+        text = read("config", lambda dtype, shape: _check_config_header(dtype, shape, path))
+        config = _parse_config(text, path)
+        build, shapes = _architecture(config, path)
+        missing = [f"param_{i}" for i in range(len(shapes)) if f"param_{i}" not in members]
+        if missing:
+            raise ModelFileError(f"{path}: missing parameter arrays {missing}")
+        target = np.dtype(config["dtype"])
+        params = []
+        for i, shape in enumerate(shapes):
+            key = f"param_{i}"
+            p = read(key, functools.partial(_check_param_header, expected=shape, key=key, path=path))
+            _check_param_values(p, target, key, path)
+            params.append(p)
+    return config, build, params
+
+
+def _clip(message: str, limit: int = 500) -> str:
+    return message if len(message) <= limit else message[:limit] + " ..."
+
+
+def _member_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Key -> member name, as ``numpy.load`` finds them: ``key`` itself, else ``key.npy``."""
+    names = zf.namelist()
+    members = {name[: -len(".npy")]: name for name in names if name.endswith(".npy")}
+    members.update({name: name for name in names})
+    return members
+
+
+def _read_array(zf: zipfile.ZipFile, member: str, key: str, path: Path, disk_size: int,
+                check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
+    """One ``.npy`` member, its header checked by ``check(dtype, shape)`` and against the
+    limits and the member's size before its data are read."""
+    info = zf.getinfo(member)
+    fits = info.header_offset + info.compress_size <= disk_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        fits = fits and info.compress_size == info.file_size
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        fits = fits and info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
+    else:
+        raise ModelFileError(f"{path}: {key} uses zip compression method {info.compress_type}, "
+                             "which numpy never writes")
+    if not fits:
+        raise ModelFileError(f"{path}: {key} claims {info.file_size} bytes, more than the file holds")
+    with zf.open(info) as fp:
+        magic = fp.read(8)
+        if len(magic) < 8 or not magic.startswith(_NPY_MAGIC):
+            raise ModelFileError(f"{path}: {key} is not a .npy array")
+        version = (magic[6], magic[7])
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ModelFileError(f"{path}: {key} has an unknown .npy format version {version}")
+        size_bytes = 2 if version == (1, 0) else 4
+        header_size = int.from_bytes(fp.read(size_bytes), "little")
+        if header_size > _MAX_HEADER_BYTES:
+            raise ModelFileError(f"{path}: {key} has a .npy header of {header_size} bytes")
+        raw = fp.read(header_size)
+        if len(raw) != header_size:
+            raise ModelFileError(f"{path}: {key} is truncated in its .npy header")
+        dtype, shape, fortran = _parse_npy_header(raw.decode("utf-8" if version == (3, 0) else "latin1"),
+                                                  key, path)
+        count = math.prod(shape)
+        if count > _MAX_ELEMENTS:
+            raise ModelFileError(f"{path}: {key} claims shape {shape}, more than 2**31 elements")
+        check(dtype, shape)
+        nbytes = count * dtype.itemsize
+        if nbytes != info.file_size - 8 - size_bytes - header_size:
+            raise ModelFileError(f"{path}: {key} of shape {shape} and dtype {dtype} needs {nbytes} bytes "
+                                 f"of data; the member holds {info.file_size - 8 - size_bytes - header_size}")
+        data = np.empty(nbytes, dtype=np.uint8)
+        done = 0
+        while done < nbytes:  # the last read reaches the member's end: zipfile checks its CRC there
+            chunk = fp.read(min(_READ_CHUNK, nbytes - done))
+            if not chunk:
+                raise ModelFileError(f"{path}: {key} is truncated")
+            data[done : done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            done += len(chunk)
+    if count == 0 or dtype.itemsize == 0:
+        return np.zeros(shape, dtype=dtype)
+    return data.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _parse_npy_header(text: str, key: str, path: Path) -> tuple[np.dtype, tuple[int, ...], bool]:
+    """``(dtype, shape, fortran_order)`` from an ``.npy`` header, accepting only plain types."""
+    try:
+        header = ast.literal_eval(text)  # literals only: never evaluates code
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: {key} has a malformed .npy header ({type(exc).__name__})") from exc
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise ModelFileError(f"{path}: {key} has a malformed .npy header")
+    descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
+    if not isinstance(fortran, bool) or not isinstance(shape, tuple) or not all(
+        type(n) is int and n >= 0 for n in shape
+    ):
+        raise ModelFileError(f"{path}: {key} has a malformed .npy header")
+    if not isinstance(descr, str) or not _DESCR.fullmatch(descr):
+        raise ModelFileError(f"{path}: {key} holds arrays of type {descr!r}, which a model file never does "
+                             "(no objects, records, bytes, complex numbers or dates)")
+    return np.dtype(descr), shape, fortran
+
+
+def _check_config_header(dtype: np.dtype, shape: tuple[int, ...], path: Path) -> None:
+    if dtype.kind != "U" or shape != ():
+        raise ModelFileError(f"{path}: config is not a JSON string (a {dtype} array of shape {shape})")
+    if dtype.itemsize // 4 > _MAX_CONFIG_CHARS:
+        raise ModelFileError(f"{path}: config is {dtype.itemsize // 4} characters long, over the limit "
+                             f"of {_MAX_CONFIG_CHARS}")
+
+
+def _parse_config(text: np.ndarray, path: Path) -> dict[str, Any]:
+    """The JSON object in the 0-d unicode array ``text``."""
+    # code points past U+10FFFF would make an invalid Python str: check the raw numbers first
+    order = text.dtype.byteorder if text.dtype.byteorder in "<>" else "="
+    codes = np.frombuffer(text.tobytes(), dtype=np.dtype(f"{order}u4"))
+    if codes.size and int(codes.max()) > 0x10FFFF:
+        raise ModelFileError(f"{path}: config holds invalid unicode characters")
+    try:
+        config = json.loads(str(text[()]))
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: config is not valid JSON ({type(exc).__name__}: {_clip(str(exc))})"
+                             ) from exc
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: config is a JSON {type(config).__name__}, not an object")
+    return config
+
+
+def _architecture(
+    config: dict[str, Any], path: Path
+) -> tuple[Callable[..., Sequential], list[tuple[int, ...]]]:
+    """``(builder, parameter shapes)`` of a config, its types checked: every
+    problem is a ModelFileError "invalid architecture: ...". Builds only parameter-free
+    layer objects, so a config claiming enormous layers allocates nothing here."""
+
+    def invalid(message: str) -> ModelFileError:
+        return ModelFileError(f"{path}: invalid architecture: {message}")
+
+    kind = config.get("class")
+    if kind not in ("MLP", "Sequential"):
+        raise invalid(f"unknown network class {_REPR.repr(kind)}; valid classes are ['MLP', 'Sequential']")
+    dtype = config.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise invalid(f"dtype must be 'float32' or 'float64', got {_REPR.repr(dtype)}")
+    loss_config = config.get("loss")
+    if isinstance(loss_config, dict):
+        name = loss_config.get("name")
+        if not isinstance(name, str) or not all(isinstance(v, _JSON_SCALARS) for v in loss_config.values()):
+            raise invalid(f"loss must be a name or a dictionary of a name and scalar options, "
+                          f"got {_REPR.repr(loss_config)}")
+    elif not isinstance(loss_config, str):
+        raise invalid(f"loss must be a name or a dictionary, got {_REPR.repr(loss_config)}")
+    try:
+        loss = get_loss(loss_config)
+        layers: list[Any]
+        if kind == "MLP":
+            sizes, hidden, output = config.get("sizes"), config.get("hidden"), config.get("output")
+            if not isinstance(sizes, list) or len(sizes) < 2 or not all(
+                type(n) is int and n >= 1 for n in sizes
+            ):
+                raise invalid(f"sizes must be a list of at least two positive integers, "
+                              f"got {_REPR.repr(sizes)}")
+            hidden_list = [hidden] * (len(sizes) - 2) if isinstance(hidden, str) else hidden
+            if not isinstance(hidden_list, list) or len(hidden_list) != len(sizes) - 2 or not all(
+                isinstance(h, str) for h in hidden_list
+            ):
+                raise invalid(f"hidden must name one activation per hidden layer of {_REPR.repr(sizes)}, "
+                              f"got {_REPR.repr(hidden)}")
+            if not isinstance(output, str):
+                raise invalid(f"output must be an activation name, got {_REPR.repr(output)}")
+            layers = []
+            for n_in, n_out, act in zip(sizes[:-1], sizes[1:], [*hidden_list, output]):
+                layers += [Dense(n_in, n_out), Activation(act)]
+        else:
+            layer_configs = config.get("layers")
+            if not isinstance(layer_configs, list) or not layer_configs:
+                raise invalid(f"layers must be a non-empty list of layer configs, "
+                              f"got {_REPR.repr(layer_configs)}")
+            for c in layer_configs:
+                if not isinstance(c, dict) or not isinstance(c.get("type"), str) or not all(
+                    isinstance(v, _JSON_SCALARS) for v in c.values()
+                ):
+                    raise invalid(f"a layer config is a dictionary of a type name and scalar options, "
+                                  f"got {_REPR.repr(c)}")
+            layers = [get_layer(c) for c in layer_configs]
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise invalid(_clip(str(exc))) from exc
+    rebuilt = loss.config()
+    if isinstance(loss_config, dict) and any(
+        k not in rebuilt or rebuilt[k] != v or isinstance(rebuilt[k], bool) is not isinstance(v, bool)
+        for k, v in loss_config.items() if k != "name"
+    ):
+        raise invalid(f"loss options {_REPR.repr(loss_config)} do not describe a loss "
+                      f"(it would be {_REPR.repr(rebuilt)})")
+    shapes = [tuple(layer.param_shapes()[name]) for layer in layers for name in layer.params]
+    common = {"loss": loss}
     if kind == "MLP":
-        return MLP(config["sizes"], hidden=config["hidden"], output=config["output"],
-                   loss=get_loss(config["loss"]), **common)
-    if kind == "Sequential":
-        return Sequential([get_layer(c) for c in config["layers"]], loss=get_loss(config["loss"]), **common)
-    raise ValueError(f"unknown network class {kind!r}; valid classes are ['MLP', 'Sequential']")
+        def build(**kw: Any) -> Sequential:
+            return MLP(config["sizes"], hidden=config["hidden"], output=config["output"], **common, **kw)
+    else:
+        def build(**kw: Any) -> Sequential:
+            return Sequential(layers, **common, **kw)
+    return build, shapes
+
+
+def _check_param_header(dtype: np.dtype, shape: tuple[int, ...], *, expected: tuple[int, ...], key: str,
+                        path: Path) -> None:
+    if dtype.kind != "f":
+        raise ModelFileError(f"{path}: {key} must hold finite floats, got dtype {dtype}")
+    if shape != expected:
+        raise ModelFileError(f"{path}: {key} has shape {shape}; the architecture needs {expected}")
+
+
+def _check_param_values(p: np.ndarray, target: np.dtype, key: str, path: Path) -> None:
+    """Finite, and finite still in the network's dtype (a float64 1e300 is inf as float32)."""
+    if p.dtype.itemsize > target.itemsize:
+        ok = bool(np.all(np.abs(p) <= float(np.finfo(target).max)))
+    else:
+        ok = bool(np.all(np.isfinite(p)))
+    if not ok:
+        raise ModelFileError(f"{path}: {key} must hold finite floats within {target}'s range "
+                             "(it holds NaN, infinities or larger values)")
 
 
 # --- training checkpoints ------------------------------------------------------------------------
