@@ -207,6 +207,8 @@ def fit(
       generator's state and the history every ``checkpoint_every`` epochs (atomically);
       ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
       with exactly the weights of an uninterrupted one (``epochs`` counts the whole run).
+    - bad arguments raise ``TypeError`` (wrong type) or ``ValueError`` (bad value, shape, NaN or
+      infinity, labels, device) before anything changes (:mod:`xpbackprop.validation`).
     """
     if not (hasattr(net, "param_layers") and hasattr(net, "_checked")):
         raise TypeError(f"fit needs an xpbackprop network (xb.MLP, xb.Sequential), got {type(net).__name__}")
