@@ -339,20 +339,17 @@ def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: flo
 # --- candidates ------------------------------------------------------------------------------
 
 
+def benchmark_net(cfg: Config, be: Backend) -> Any:
+    """The benchmarked network: ReLU hidden layers, softmax + cross-entropy, float32, seed 0."""
+    return xb.MLP(list(cfg.sizes), hidden="relu", output="softmax", loss="cross_entropy",
+                  backend=be.name, device=be.device, dtype="float32", seed=0)
+
+
 def make_ours(
     cfg: Config, be: Backend, data: HostData
 ) -> tuple[Timed, Any, list[np.ndarray], list[np.ndarray]]:
     """xpbackprop's step through the public API; also the network and its initial weights."""
-    net = xb.MLP(
-        list(cfg.sizes),
-        hidden="relu",
-        output="softmax",
-        loss="cross_entropy",
-        backend=be.name,
-        device=be.device,
-        dtype="float32",
-        seed=0,
-    )
+    net = benchmark_net(cfg, be)
     W0 = [xb.to_numpy(w).copy() for w in net.weights]
     b0 = [xb.to_numpy(b).copy() for b in net.biases]
     trainer = xb.Trainer(net, lr=LR)
@@ -697,16 +694,7 @@ def section_epoch(
     for cfg in configs:
         try:
             data = host_data(k * cfg.batch, cfg.sizes)
-            net = xb.MLP(
-                list(cfg.sizes),
-                hidden="relu",
-                output="softmax",
-                loss="cross_entropy",
-                backend=be.name,
-                device=be.device,
-                dtype="float32",
-                seed=0,
-            )
+            net = benchmark_net(cfg, be)
             X, Y = be.put(data.X), be.put(data.Y)
             batches = [
                 (X[i * cfg.batch : (i + 1) * cfg.batch, ...], Y[i * cfg.batch : (i + 1) * cfg.batch, ...])

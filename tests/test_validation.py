@@ -369,7 +369,7 @@ CONSTRUCTOR_CASES = [
     C("Activation None", lambda e: xb.Activation(None), T,
       r"activation must be a name, one of .* got NoneType None"),
     C("CrossEntropy unknown reduction", lambda e: xb.CrossEntropy(reduction="avg"), V,
-      r"unknown reduction 'avg'; valid reductions are \['mean', 'sum'\]"),
+      r"unknown reduction 'avg'; valid names are \['mean', 'sum'\]"),
     C("MSE reduction None", lambda e: xb.MSE(reduction=None), T,
       r"reduction must be a name, one of \['mean', 'sum'\], got NoneType None"),
     C("SGD momentum 1.5", lambda e: xb.SGD(momentum=1.5), V,

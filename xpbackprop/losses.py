@@ -15,7 +15,7 @@ from array_api_compat import is_writeable_array
 
 from ._reductions import column_sum
 from .activations import ACTIVATIONS, softplus
-from .validation import is_integral
+from .validation import check_choice, is_integral
 
 __all__ = ["BCE", "LOSSES", "MSE", "CrossEntropy", "Loss", "get_loss"]
 
@@ -35,14 +35,7 @@ class Loss:
     canonical: ClassVar[str] = ""
 
     def __init__(self, reduction: str = "mean") -> None:
-        if not isinstance(reduction, str):
-            raise TypeError(
-                f"reduction must be a name, one of {list(_REDUCTIONS)}, got {type(reduction).__name__} "
-                f"{reduction!r}"
-            )
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"unknown reduction {reduction!r}; valid reductions are {list(_REDUCTIONS)}")
-        self.reduction = reduction
+        self.reduction = check_choice("reduction", reduction, _REDUCTIONS)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
