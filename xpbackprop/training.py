@@ -78,14 +78,6 @@ class History:
         return len(self.loss)
 
 
-def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        alternative = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a positive integer{alternative}, got {value!r}")
-
-
 class Trainer:
     """An optimizer bound to a network: :meth:`step` is one update on one batch.
 
@@ -215,6 +207,8 @@ def fit(
     epochs = validation.check_integer("epochs", epochs)
     batch_size = validation.check_integer("batch_size", batch_size, allow_none=True)
     patience = validation.check_integer("patience", patience)
+    checkpoint_every = validation.check_integer("checkpoint_every", checkpoint_every)
+    validation.check_choice("on_divergence", on_divergence, ("raise", "warn"))
     validation.check_number("goal", goal, allow_none=True, allow_infinite=True, what="a number (not NaN)")
     validation.check_seed("seed", seed)
     if validation_data is not None:
@@ -253,20 +247,14 @@ def fit(
     sched = Schedule(schedule, lr, power_t=power_t, n_iter_no_change=n_iter_no_change, tol=tol)
 
     xp = net.xp
-    X = net._input(X)
-    Y = net._targets(Y, X.shape[0])
     if validation_data is not None:
-        Xv = net._input(validation_data[0], "X_val")
-        Yv = net._targets(validation_data[1], Xv.shape[0])
+        Xv, Yv = validation_data
     n = X.shape[0]
     batch = n if batch_size is None else min(batch_size, n)
     rng = net.rng if seed is None else host_rng(seed)
     mean = net.loss_fn.reduction == "mean"
     is_classifier = net.output_activation in CLASSIFIER_OUTPUTS
 
-    if on_divergence not in ("raise", "warn"):
-        raise ValueError(f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
-    _check_positive_int("checkpoint_every", checkpoint_every)
     history = History()
     best: tuple[float, Any] = (math.inf, None)
     samples_seen, first_epoch = 0, 0
