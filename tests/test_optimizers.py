@@ -326,3 +326,43 @@ def test_bad_training_arguments_raise_value_error(xp, backend, options, match):
 def test_bad_optimizer_and_schedule_constructors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}, {"weight_decay": 0.03},
+     {"optimizer": "adam"}],
+    ids=["sgd", "momentum", "nesterov", "weight_decay", "adam"],
+)
+def test_trainer_steps_equal_the_update_written_from_net_gradients(xp, backend, options):
+    # Trainer.step computes SGD's gradients already multiplied by lr (on the output delta);
+    # the reference applies the written update rules to net.gradients, which are unscaled.
+    enable_float64(xp)
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
+    net = xb.MLP([5, 7, 6, 3], hidden=["relu", "tanh"], backend=backend, dtype="float64", seed=2)
+    ref = xb.MLP([5, 7, 6, 3], hidden=["relu", "tanh"], backend="numpy", dtype="float64", seed=2)
+    lr, mu, wd = 0.2, options.get("momentum", 0.0), options.get("weight_decay", 0.0)
+    trainer = xb.Trainer(net, lr=lr, **options)
+    p = [xb.to_numpy(a) for a in ref.parameters]
+    v = [np.zeros_like(a) for a in p]
+    m2 = [np.zeros_like(a) for a in p]
+    for t in range(1, 5):
+        trainer.step(X, y)
+        ref.set_parameters(p[0::2], p[1::2])
+        _, dW, db = ref.gradients(X, y)
+        g = [a for pair in zip(dW, db) for a in pair]
+        g = [gi + wd * pi if i % 2 == 0 else gi for i, (gi, pi) in enumerate(zip(g, p))]
+        if options.get("optimizer") == "adam":
+            v = [0.9 * vi + 0.1 * gi for vi, gi in zip(v, g)]
+            m2 = [0.999 * si + 0.001 * gi * gi for si, gi in zip(m2, g)]
+            p = [pi - lr * (vi / (1 - 0.9**t)) / (np.sqrt(si / (1 - 0.999**t)) + 1e-8)
+                 for pi, vi, si in zip(p, v, m2)]
+        else:
+            v = [mu * vi - lr * gi for vi, gi in zip(v, g)]
+            if options.get("nesterov"):
+                p = [pi + mu * vi - lr * gi for pi, vi, gi in zip(p, v, g)]
+            else:
+                p = [pi + vi for pi, vi in zip(p, v)]
+        for got, want in zip(net.parameters, p):
+            assert_close(xb.to_numpy(got), want, rtol=1e-12)

@@ -12,8 +12,9 @@ from functools import lru_cache
 from typing import Any
 
 from array_api_compat import device as _device
+from array_api_compat import is_numpy_namespace
 
-__all__ = ["column_sum", "row_sum"]
+__all__ = ["column_sum", "row_max", "row_sum"]
 
 
 @lru_cache(maxsize=64)
@@ -36,3 +37,19 @@ def row_sum(M, /, *, xp):
 def column_sum(M, /, *, xp):
     """Σ over the columns of ``M`` (shape ``(N,)``): ``M 1``."""
     return M @ _ones_like_axis(M, 1, xp)
+
+
+def row_max(M, /, *, xp):
+    """The maximum of each row of ``M``, shape ``(N, 1)`` (``max(M, axis=1, keepdims=True)``).
+
+    NumPy's reduction along a short last axis costs about 50 ns a row; for a tall matrix of
+    a few columns (the logits of a large batch) a running maximum over the columns is the
+    same numbers 2-4x faster (4096 x 10: 215 -> 89 µs; benchmarks/NOTES.md).
+    """
+    n, k = M.shape
+    if not (is_numpy_namespace(xp) and k <= 10 and n >= 1024):
+        return xp.max(M, axis=1, keepdims=True)
+    out = M[:, 0:1]
+    for j in range(1, k):
+        out = xp.maximum(out, M[:, j : j + 1])
+    return out

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from array_api_compat import device as _device
 from array_api_compat import is_writeable_array
 
-from ._reductions import column_sum
+from ._reductions import column_sum, row_max
 from .activations import ACTIVATIONS, softplus
 from .validation import check_choice, is_integral
 
@@ -70,13 +70,22 @@ class Loss:
         total = xp.sum(per_sample)
         return total / per_sample.shape[0] if self.reduction == "mean" else total
 
-    def delta(self, A, Y, /, *, xp):
-        """dZ_L = (A_L - Y) / scale, exact when the output activation is :attr:`canonical`."""
+    def delta(self, A, Y, /, *, xp, factor: float = 1.0):
+        """dZ_L = (A_L - Y) / scale, exact when the output activation is :attr:`canonical`.
+
+        ``factor`` multiplies the result in the same pass (``(A_L - Y) · factor/scale``): a
+        training step passes the SGD learning rate here, so that every gradient of the
+        backward pass comes out as ``η g`` without a pass over each gradient.
+        """
         D = A - Y
-        if is_writeable_array(D):
-            D /= self.scale(A.shape[0])  # D is fresh: divide in place, same bits as below
+        c = self.scale(A.shape[0])
+        if is_writeable_array(D):  # D is fresh: scale in place, same bits as below
+            if factor == 1.0:
+                D /= c
+            else:
+                D *= factor / c
             return D
-        return D / self.scale(A.shape[0])
+        return D / c if factor == 1.0 else D * (factor / c)
 
     def forward_value(self, Z, Y, /, *, xp):
         """``(A, J)`` for the canonical output from its logits ``Z``: activation and loss together."""
@@ -186,7 +195,7 @@ class CrossEntropy(Loss):
         ``Σ_k Y_k (log s - S_k)`` per sample, finite for any logits (``s ≥ 1``).
         The row sums are products with a vector of ones (:mod:`xpbackprop._reductions`).
         """
-        S = Z - xp.max(Z, axis=1, keepdims=True)
+        S = Z - row_max(Z, xp=xp)
         E = xp.exp(S)
         s = column_sum(E, xp=xp)[:, None]
         total = xp.sum(Y * (xp.log(s) - S))

@@ -297,15 +297,22 @@ class Sequential:
         A_L, caches = self._forward(X)
         return A_L, self.loss_fn.value(A_L, Y, xp=self.xp), caches
 
-    def _loss_and_gradients(self, X: Any, Y: Any, *, return_output: bool = False) -> tuple[Any, ...]:
-        """The loss (0-d device array) and ``[dW1, db1, ...]`` (and ``A_L``), without leaving the device."""
+    def _loss_and_gradients(self, X: Any, Y: Any, *, return_output: bool = False,
+                            factor: float = 1.0) -> tuple[Any, ...]:
+        """The loss (0-d device array) and ``[dW1, db1, ...]`` (and ``A_L``), without leaving the device.
+
+        ``factor`` scales the output delta and so, the backward pass being linear in it, every
+        gradient (``factor · dW``): the SGD step passes its learning rate (see ``Trainer``).
+        """
         xp = self.xp
         A_L, loss, caches = self._forward_loss(X, Y)
         if self._fused:
             # dZ_L = (A_L - Y)/scale replaces the output activation's backward (if there is one)
-            d = self.loss_fn.delta(A_L, Y, xp=xp)
+            d = self.loss_fn.delta(A_L, Y, xp=xp, factor=factor)
         else:
             d = self.loss_fn.backward(A_L, Y, xp=xp)
+            if factor != 1.0:
+                d = d * factor
         first = next(i for i, layer in enumerate(self.layers) if layer.params)
         grads: list[Any] = []
         for i in range(len(caches) - 1, first - 1, -1):

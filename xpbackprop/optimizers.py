@@ -42,6 +42,11 @@ class Optimizer:
     """Base class: ``init_state(params, xp)`` and ``update(params, grads, state, lr, xp)``."""
 
     name = ""
+    #: ``True`` when :meth:`update` is linear in ``lr · grads`` (SGD, with or without momentum):
+    #: a :class:`~xpbackprop.training.Trainer` then computes the gradients already multiplied
+    #: by ``lr`` (on the output delta, the smallest array of the backward pass) and calls
+    #: ``update(..., lr=1.0)``, saving a pass over every gradient per step.
+    scaled_gradients = False
 
     def init_state(self, params: Sequence[Any], /, *, xp) -> list[Any]:
         """Initial state arrays (on the parameters' device)."""
@@ -63,6 +68,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    scaled_gradients = True
 
     def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
         # TypeError for a non-number, ValueError outside [0, 1) (NaN included)
@@ -84,7 +90,8 @@ class SGD(Optimizer):
             # In place where the library allows it: the same operations in the same order
             # (so the same bits as below), without a new array per parameter per step.
             for p, g, v in zip(params, grads, state or [None] * len(params)):
-                g *= lr
+                if lr != 1.0:  # lr = 1: the gradients arrive multiplied by the step (Trainer)
+                    g *= lr
                 if mu == 0.0:
                     p -= g
                     continue
@@ -96,11 +103,12 @@ class SGD(Optimizer):
                 else:
                     p += v
             return params, state
+        steps = grads if lr == 1.0 else [lr * g for g in grads]
         if mu == 0.0:
-            return [p - lr * g for p, g in zip(params, grads)], state
-        velocity = [mu * v - lr * g for v, g in zip(state, grads)]
+            return [p - s for p, s in zip(params, steps)], state
+        velocity = [mu * v - s for v, s in zip(state, steps)]
         if self.nesterov:
-            new = [p + mu * v - lr * g for p, v, g in zip(params, velocity, grads)]
+            new = [p + mu * v - s for p, v, s in zip(params, velocity, steps)]
         else:
             new = [p + v for p, v in zip(params, velocity)]
         return new, velocity

@@ -136,12 +136,16 @@ class Trainer:
     def _step(self, X: Any, Y: Any) -> tuple[Any, Any]:
         """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``."""
         net, xp = self.net, self.net.xp
-        loss, grads, A_L = net._loss_and_gradients(X, Y, return_output=True)
+        # SGD's update is linear in η·g: the output delta carries η, so the gradients arrive
+        # multiplied by it and the update skips a pass over every gradient (lr = 1 below)
+        lr = 1.0 if self.optimizer.scaled_gradients else self.lr
+        factor = self.lr / lr
+        loss, grads, A_L = net._loss_and_gradients(X, Y, return_output=True, factor=factor)
         params = net.parameters
         if self.weight_decay:
-            wd = self.weight_decay
+            wd = self.weight_decay * factor
             grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
-        params, self.state = self.optimizer.update(params, grads, self.state, self.lr, xp=xp)
+        params, self.state = self.optimizer.update(params, grads, self.state, lr, xp=xp)
         net._store(params)
         return loss, A_L
 
