@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+from array_api_compat import is_numpy_namespace, is_writeable_array
+
 from . import backend as _backend
 from . import validation
 from .init import host_rng, initial_parameters
@@ -297,14 +299,61 @@ class Sequential:
         A_L, caches = self._forward(X)
         return A_L, self.loss_fn.value(A_L, Y, xp=self.xp), caches
 
+    #: Activations a batch may hold at once on NumPy (elements, all layers together): a larger
+    #: batch runs in blocks of rows whose gradients are summed, so each block's elementwise
+    #: passes work on data still in the CPU's cache (benchmarks/NOTES.md). ``None``: never.
+    block_elements: int | None = 1 << 22
+
+    def _row_blocks(self, n: int) -> list[tuple[int, int]] | None:
+        """``[(start, stop), ...]`` when a batch of ``n`` rows runs in blocks, else ``None``."""
+        if self.block_elements is None or not is_numpy_namespace(self.xp):
+            return None
+        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+        if len(dense) != len(self.param_layers):
+            return None  # Conv1D: its per-row size is not the layers' widths
+        per_row = dense[0].n_in + sum(layer.n_out for layer in dense)
+        count = n // max(1, self.block_elements // per_row)
+        if count < 2:
+            return None
+        return [(n * k // count, n * (k + 1) // count) for k in range(count)]
+
     def _loss_and_gradients(self, X: Any, Y: Any, *, return_output: bool = False,
                             factor: float = 1.0) -> tuple[Any, ...]:
         """The loss (0-d device array) and ``[dW1, db1, ...]`` (and ``A_L``), without leaving the device.
 
         ``factor`` scales the output delta and so, the backward pass being linear in it, every
         gradient (``factor · dW``): the SGD step passes its learning rate (see ``Trainer``).
+        A large batch on NumPy runs in blocks of rows (:attr:`block_elements`): the gradient of a
+        sum over samples is the sum of the blocks' gradients.
         """
+        blocks = self._row_blocks(X.shape[0])
+        if blocks is None:
+            return self._block_loss_and_gradients(X, Y, return_output, factor, X.shape[0])
+        xp, n, mean = self.xp, X.shape[0], self.loss_fn.reduction == "mean"
+        loss = grads = None
+        outputs = []
+        for start, stop in blocks:
+            out = self._block_loss_and_gradients(X[start:stop, ...], Y[start:stop, ...], return_output,
+                                                 factor, n)
+            part = out[0] * ((stop - start) / n) if mean else out[0]
+            loss = part if loss is None else loss + part
+            if grads is None:
+                grads = out[1]
+            elif is_writeable_array(grads[0]):
+                for g, h in zip(grads, out[1]):
+                    g += h
+            else:
+                grads = [g + h for g, h in zip(grads, out[1])]
+            if return_output:
+                outputs.append(out[2])
+        return (loss, grads, xp.concat(outputs, axis=0)) if return_output else (loss, grads)
+
+    def _block_loss_and_gradients(self, X: Any, Y: Any, return_output: bool, factor: float,
+                                  n: int) -> tuple[Any, ...]:
+        """:meth:`_loss_and_gradients` of rows ``X`` of a batch of ``n`` rows (the loss their own)."""
         xp = self.xp
+        if X.shape[0] != n:  # a block: its delta is scaled as the whole batch's
+            factor = factor * self.loss_fn.scale(X.shape[0]) / self.loss_fn.scale(n)
         A_L, loss, caches = self._forward_loss(X, Y)
         if self._fused:
             # dZ_L = (A_L - Y)/scale replaces the output activation's backward (if there is one)
