@@ -23,10 +23,13 @@ def _ones(xp: Any, n: int, dtype: Any, device: Any) -> Any:
 
 
 def _ones_like_axis(M: Any, axis: int, xp: Any) -> Any:
+    device = _device(M)
+    if device is None:  # a JAX tracer (inside jax.jit): what it makes must not outlive the trace
+        return xp.ones((M.shape[axis],), dtype=M.dtype)
     try:
-        return _ones(xp, M.shape[axis], M.dtype, _device(M))
+        return _ones(xp, M.shape[axis], M.dtype, device)
     except TypeError:  # an unhashable device or dtype: build it each time
-        return xp.ones((M.shape[axis],), dtype=M.dtype, device=_device(M))
+        return xp.ones((M.shape[axis],), dtype=M.dtype, device=device)
 
 
 def row_sum(M, /, *, xp):

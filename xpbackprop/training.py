@@ -17,10 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from array_api_compat import is_writeable_array
+from array_api_compat import is_jax_namespace, is_writeable_array
 
 from . import backend as _backend
 from . import validation
+from ._jit import compiled_loss_and_gradients
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
 from .optimizers import SGD, Optimizer, Schedule, get_optimizer
@@ -121,6 +122,9 @@ class Trainer:
         self.weight_decay = float(weight_decay)
         self._decay = [name == "W" for layer in net.param_layers for name in layer.params]
         self.state = opt.init_state(net.parameters, xp=net.xp)
+        # JAX: forward and backward compiled with jax.jit (one dispatch instead of ~40 a step)
+        self._loss_and_gradients = (compiled_loss_and_gradients(net) if is_jax_namespace(net.xp)
+                                    else net._loss_and_gradients)
 
     def step(self, X: Any, Y: Any) -> Any:
         """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array).
@@ -140,7 +144,7 @@ class Trainer:
         # multiplied by it and the update skips a pass over every gradient (lr = 1 below)
         lr = 1.0 if self.optimizer.scaled_gradients else self.lr
         factor = self.lr / lr
-        loss, grads, A_L = net._loss_and_gradients(X, Y, return_output=True, factor=factor)
+        loss, grads, A_L = self._loss_and_gradients(X, Y, return_output=True, factor=factor)
         params = net.parameters
         if self.weight_decay:
             wd = self.weight_decay * factor
