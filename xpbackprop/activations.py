@@ -13,7 +13,7 @@ from typing import Any
 
 from array_api_compat import is_writeable_array
 
-__all__ = ["ACTIVATIONS", "ALIASES", "LEAKY_SLOPE", "OUTPUT_DERIVATIVE", "get_activation"]
+__all__ = ["ACTIVATIONS", "ALIASES", "FORMULAS", "LEAKY_SLOPE", "OUTPUT_DERIVATIVE", "get_activation"]
 
 Array = Any
 
@@ -140,6 +140,20 @@ ACTIVATIONS: dict[str, Pair] = {
     "softplus": (softplus, softplus_backward),
     "gelu": (gelu, gelu_backward),
     "softmax": (softmax, softmax_backward),
+}
+
+#: name -> (forward, backward) as the notes write them, next to the pairs they describe
+#: (``net.summary()`` prints these; tests/test_summary.py checks the keys against ACTIVATIONS)
+FORMULAS: dict[str, tuple[str, str]] = {
+    "identity": ("A = Z", "dZ = dA"),
+    "sigmoid": ("A = σ(Z)", "dZ = dA ⊙ A(1−A)"),
+    "tanh": ("A = tanh(Z)", "dZ = dA ⊙ (1−A²)"),
+    "relu": ("A = max(Z, 0)", "dZ = dA ⊙ [Z > 0]"),
+    "leaky_relu": (f"A = max(Z, {LEAKY_SLOPE:g} Z)", f"dZ = dA ⊙ (1 if Z > 0 else {LEAKY_SLOPE:g})"),
+    "softplus": ("A = log(1 + exp(Z))", "dZ = dA ⊙ σ(Z)"),
+    "gelu": ("A = ½ Z (1 + T),  T = tanh(√(2/π) (Z + 0.044715 Z³))",
+             "dZ = dA ⊙ (½ (1 + T) + ½ Z (1 − T²) √(2/π) (1 + 3·0.044715 Z²))"),
+    "softmax": ("A = exp(Z) / Σ_k exp(Z_k)", "dZ = A ⊙ (dA − Σ_k dA_k A_k)"),
 }
 
 #: activations whose backward reads only the output A: their input Z need not be kept

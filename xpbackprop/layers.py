@@ -11,13 +11,13 @@ otherwise). The network strings them together; nothing here imports NumPy.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from array_api_compat import device as _device
 from array_api_compat import is_writeable_array
 
 from ._reductions import row_sum
-from .activations import OUTPUT_DERIVATIVE, get_activation
+from .activations import FORMULAS, OUTPUT_DERIVATIVE, get_activation
 from .validation import check_integer
 
 __all__ = [
@@ -109,6 +109,9 @@ class Layer:
     """Base class. Parametric layers list their parameter names in ``params``."""
 
     params: tuple[str, ...] = ()
+    #: the equations in the notes' notation (``net.summary()`` prints them): the forward pass,
+    #: the parameter gradients, and the input gradient (not computed for the first parametric layer)
+    formulas: ClassVar[dict[str, tuple[str, ...]]] = {"forward": (), "grads": (), "input_grad": ()}
 
     def forward(self, A_prev, /, *, xp):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -137,6 +140,11 @@ class Dense(Layer):
     """Fully connected layer: ``Z = A_prev W + b`` with ``W (n_in, n_out)``, ``b (n_out,)``."""
 
     params = ("W", "b")
+    formulas: ClassVar[dict[str, tuple[str, ...]]] = {
+        "forward": ("Z = A_prev W + b",),
+        "grads": ("dW = A_prevᵀ dZ", "db = Σ_rows dZ"),
+        "input_grad": ("dA_prev = dZ Wᵀ",),
+    }
 
     def __init__(self, n_in: int, n_out: int) -> None:
         # TypeError for a non-integer (2.0, True), ValueError below 1
@@ -174,6 +182,11 @@ class Activation(Layer):
         self.name, (self._forward, self._backward) = get_activation(name)
         self._keeps_input = self.name not in OUTPUT_DERIVATIVE
 
+    @property
+    def formulas(self) -> dict[str, tuple[str, ...]]:  # type: ignore[override]
+        forward, backward = FORMULAS[self.name]
+        return {"forward": (forward,), "grads": (), "input_grad": (backward,)}
+
     def forward(self, Z, /, *, xp):
         A = self._forward(Z, xp=xp)
         # the cache holds Z only where the derivative needs it (gelu, softplus): less memory
@@ -195,6 +208,11 @@ class Conv1D(Layer):
     """
 
     params = ("W", "b")
+    formulas: ClassVar[dict[str, tuple[str, ...]]] = {
+        "forward": ("Z[n,o,j] = Σ_c Σ_k W[o,c,k] A_prev[n,c,j+k] + b[o]",),
+        "grads": ("dW[o,c,k] = Σ_n Σ_j dZ[n,o,j] A_prev[n,c,j+k]", "db[o] = Σ_n Σ_j dZ[n,o,j]"),
+        "input_grad": ("dA_prev[n,c,j+k] += Σ_o W[o,c,k] dZ[n,o,j]",),
+    }
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
         # TypeError for a non-integer (2.5, True), ValueError below 1
@@ -255,6 +273,12 @@ class Conv1D(Layer):
 
 class Flatten(Layer):
     """Row-major flattening of each sample: ``(N, C, L) -> (N, C·L)``, channel 0's positions first."""
+
+    formulas: ClassVar[dict[str, tuple[str, ...]]] = {
+        "forward": ("A = reshape(A_prev, (N, C·L))",),
+        "grads": (),
+        "input_grad": ("dA_prev = reshape(dA, (N, C, L))",),
+    }
 
     def forward(self, X, /, *, xp):
         return xp.reshape(X, (X.shape[0], -1)), X.shape

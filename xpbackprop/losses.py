@@ -33,6 +33,9 @@ class Loss:
 
     name: ClassVar[str] = ""
     canonical: ClassVar[str] = ""
+    #: ``J`` and ``dA`` as the notes write them (``net.summary()``): ``{m}`` is "(1/m) " for
+    #: ``reduction="mean"`` over m samples, "" for "sum"; ``{delta}`` the fused output delta
+    FORMULAS: ClassVar[tuple[str, str]] = ("", "")
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = check_choice("reduction", reduction, _REDUCTIONS)
@@ -64,6 +67,16 @@ class Loss:
     def scale(self, n: int) -> float:
         """The divisor in ``dZ_L = (A_L - Y) / scale`` for a batch of ``n`` samples."""
         return float(n) if self.reduction == "mean" else 1.0
+
+    def formulas(self) -> dict[str, str]:
+        """``{"value": J, "grad": dA, "delta": fused dZ}`` in the notes' notation, for ``net.summary()``."""
+        mean = self.reduction == "mean"
+        two = "2" if self.scale(1) == 0.5 else ""  # MSE(half=False): d/dA (A − Y)² = 2(A − Y)
+        delta = f"{two}(A − Y)/m" if mean else (f"{two}(A − Y)" if two else "A − Y")
+        half = "½ " if getattr(self, "half", False) else ""
+        m = "(1/m) " if mean else ""
+        value, grad = (text.format(m=m, half=half, delta=delta) for text in self.FORMULAS)
+        return {"value": value, "grad": grad, "delta": f"dZ = {delta}"}
 
     def reduce(self, per_sample, /, *, xp):
         """Σ over samples, divided by ``N`` for ``"mean"``: a 0-d array on the device."""
@@ -104,6 +117,7 @@ class MSE(Loss):
 
     name = "mse"
     canonical = "identity"
+    FORMULAS = ("J = {m}Σ_i {half}Σ_k (A − Y)²", "dA = {delta}")
 
     def __init__(self, half: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -134,6 +148,7 @@ class BCE(Loss):
 
     name = "bce"
     canonical = "sigmoid"
+    FORMULAS = ("J = −{m}Σ_i Σ_k [Y log A + (1−Y) log(1−A)]", "dA = {m}(A − Y) ⊘ (A(1−A))")
 
     def value(self, A, Y, /, *, xp, Z=None):
         """J = reduce(Σ_k softplus(Z) - Y Z) from the logits Z of a sigmoid output, else from A."""
@@ -160,6 +175,7 @@ class CrossEntropy(Loss):
 
     name = "cross_entropy"
     canonical = "softmax"
+    FORMULAS = ("J = −{m}Σ_i Σ_k Y log A", "dA = −{m}Y ⊘ A")
 
     def encode_targets(self, Y, n_out: int, /, *, xp, dtype):
         """Class labels of shape ``(N,)`` become one-hot rows; one-hot rows pass through.

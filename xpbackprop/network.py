@@ -443,6 +443,18 @@ class Sequential:
 
     # --- description ----------------------------------------------------------------------
 
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
+        """Each layer with its input and output shapes, its parameter count and the forward and
+        backward equations it applies, in the notes' notation; then the loss and the total.
+
+        The equations come from the layer, activation and loss objects themselves
+        (:mod:`xpbackprop.summary`). ``input_shape`` is one sample's shape, needed only where
+        the layers do not fix it (a Conv1D first layer with no Dense layer after it).
+        """
+        from .summary import summary
+
+        return summary(self, input_shape)
+
     def config(self) -> dict[str, Any]:
         """Architecture, loss and dtype as plain Python data (what :func:`xpbackprop.save` stores)."""
         return {

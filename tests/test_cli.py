@@ -1,0 +1,413 @@
+"""The ``xpbackprop`` command line: train, predict, info, plots and its errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import xpbackprop as xb
+from xpbackprop import datasets
+from xpbackprop.backend import backend_unavailable_reason
+from xpbackprop.cli import fold_standardization, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, argv):
+    """``(exit status, stdout, stderr)`` of ``main(argv)`` in this process (argparse's exits included)."""
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def reported(out: str, name: str) -> float:
+    match = re.search(rf"^{name}\s+(-?[0-9.]+)$", out, flags=re.MULTILINE)
+    assert match, f"no '{name}' line in:\n{out}"
+    return float(match.group(1))
+
+
+def numpy_logits(model: Path, X: np.ndarray) -> np.ndarray:
+    """The saved MLP's output pre-activation, in float64 NumPy from the file's arrays alone
+    (relu hidden layers, as the digits default uses), independent of the library's forward."""
+    net = xb.load(model)
+    assert net.hidden == ["relu"] * len(net.hidden)
+    A = X
+    for k, (W, b) in enumerate(zip(net.weights, net.biases)):
+        Z = A @ xb.to_numpy(W).astype(np.float64) + xb.to_numpy(b).astype(np.float64)
+        A = np.maximum(Z, 0.0) if k < len(net.weights) - 1 else Z
+    return A
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One default ``xpbackprop train --save`` on digits, shared by the tests that read its model
+    (captured by hand: capsys is function-scoped)."""
+    model = tmp_path_factory.mktemp("digits") / "model.npz"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["train", "--save", str(model), "--no-progress"])
+    return rc, out.getvalue(), err.getvalue(), model
+
+
+# --- train on digits ---------------------------------------------------------------------------
+
+
+def test_default_train_reaches_097_and_the_saved_model_agrees(digits_run):
+    rc, out, err, model = digits_run
+    assert rc == 0, err
+    assert "digits, 1797 samples × 64 features, 10 classes; 1347 train / 450 test" in out
+    test_acc = reported(out, "test accuracy")
+    assert test_acc >= 0.97
+    assert reported(out, "train accuracy") >= test_acc
+    assert re.search(r"^trained 20 epochs in [0-9.]+ s", out, flags=re.MULTILINE)
+    # recompute from the file: the same seeded split, raw pixels (the scaling is in the model)
+    X, y = datasets.digits()
+    _, test = datasets.split(len(X), 0.25, 0, y)
+    assert len(test) == 450
+    predicted = np.argmax(numpy_logits(model, X[test]), axis=1)
+    assert round(float(np.mean(predicted == y[test])), 4) == test_acc
+
+
+def test_shipped_digits_are_scikit_learns():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn (test extra) is missing")
+    d = sklearn_datasets.load_digits()
+    X, y = datasets.digits()
+    np.testing.assert_array_equal(X, d.data)
+    np.testing.assert_array_equal(y, d.target)
+
+
+def test_split_is_seeded_stratified_and_disjoint():
+    y = np.repeat(np.arange(3), [10, 20, 30])
+    train, test = datasets.split(len(y), 0.25, 7, y)
+    assert np.intersect1d(train, test).size == 0 and len(train) + len(test) == 60
+    assert np.bincount(y[test]).tolist() == [2, 5, 8]  # round(0.25 · count) per class (2.5 rounds to 2)
+    again = datasets.split(len(y), 0.25, 7, y)
+    np.testing.assert_array_equal(again[1], test)
+    assert not np.array_equal(datasets.split(len(y), 0.25, 8, y)[1], test)
+
+
+def test_predict_equals_the_model_loaded_in_python(digits_run, tmp_path, capsys):
+    _, _, _, model = digits_run
+    X, y = datasets.digits()
+    rows = X[:40]
+    # the training file's layout: 64 feature columns and a label column (detected by its count)
+    csv = tmp_path / "digits.csv"
+    header = ",".join([f"p{i}" for i in range(64)] + ["digit"])
+    np.savetxt(csv, np.column_stack([rows, y[:40]]), delimiter=",", header=header, comments="", fmt="%g")
+    rc, out, err = run(capsys, ["predict", str(model), str(csv)])
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "prediction"
+    expected = xb.to_numpy(xb.load(model).predict(rows))
+    assert [int(v) for v in lines[1:]] == expected.tolist()
+    assert "the last column ('digit') is read as labels" in err
+    assert re.search(r"accuracy [0-9.]+ on 40 labelled rows", err)
+    # NPZ input and an output file give the same
+    npz = tmp_path / "rows.npz"
+    np.savez(npz, X=rows)
+    target = tmp_path / "predictions.csv"
+    rc, out, err = run(capsys, ["predict", str(model), str(npz), "--output", str(target)])
+    assert rc == 0, err
+    assert out == ""
+    assert target.read_text().splitlines()[1:] == lines[1:]
+    # probabilities: the softmax rows
+    rc, out, _ = run(capsys, ["predict", str(model), str(npz), "--proba"])
+    assert rc == 0
+    proba = np.loadtxt(out.splitlines()[1:], delimiter=",")
+    np.testing.assert_allclose(proba, xb.to_numpy(xb.load(model).predict_proba(rows)), rtol=1e-6)
+
+
+def test_info_lists_backends_and_describes_a_model(digits_run, capsys):
+    _, _, _, model = digits_run
+    rc, out, _ = run(capsys, ["info"])
+    assert rc == 0
+    assert re.search(r"^numpy\s+available\s.*devices: cpu", out, flags=re.MULTILINE)
+    for name in xb.BACKENDS:  # one line per backend: available, or why not
+        line = next(line for line in out.splitlines() if line.split()[0] == name)
+        assert ("unavailable:" in line) == (backend_unavailable_reason(name) is not None), line
+    rc, out, _ = run(capsys, ["info", str(model)])
+    assert rc == 0
+    assert "MLP [64, 512, 10]" in out
+    assert f"total: {xb.load(model).n_parameters:,} parameters" in out
+    assert "dZ = (A − Y)/m" in out
+
+
+# --- folding the standardisation into the model ---------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_folded_scaling_gives_the_scaled_pipelines_predictions(dtype):
+    rng = np.random.default_rng(3)
+    X = rng.normal(5.0, [1.0, 30.0, 0.01, 2.0], size=(80, 4))
+    X[:, 3] = 7.0  # a constant feature: scale 1
+    y = (X[:, 0] + X[:, 1] / 30 > 5).astype(int)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale == 0] = 1.0
+    Xs = (X - mean) / scale
+    net = xb.MLP([4, 6, 2], hidden="tanh", dtype=dtype, seed=1)
+    net.fit(Xs, y, epochs=20, lr=0.05, batch_size=16)
+    scaled = xb.to_numpy(net.forward(Xs)).astype(np.float64)
+    labels = xb.to_numpy(net.predict(Xs))
+    fold_standardization(net, mean, scale)
+    raw = xb.to_numpy(net.forward(X)).astype(np.float64)
+    rtol = 1e-12 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(raw, scaled, rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(xb.to_numpy(net.predict(X)), labels)
+
+
+def test_folded_target_scaling_for_regression():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 3)) * [1, 10, 100] + 50
+    y = (X @ [1.0, 0.5, 0.01]).reshape(-1, 1) * 1000.0
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    ym, ys = y.mean(axis=0), y.std(axis=0)
+    net = xb.MLP([3, 5, 1], hidden="relu", output="identity", loss="mse", dtype="float64", seed=0)
+    net.fit((X - mean) / scale, (y - ym) / ys, epochs=10, lr=0.01)
+    expected = xb.to_numpy(net.forward((X - mean) / scale)) * ys + ym
+    fold_standardization(net, mean, scale, ym, ys)
+    np.testing.assert_allclose(xb.to_numpy(net.forward(X)), expected, rtol=1e-12)
+
+
+# --- data files ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def xor_csv(tmp_path):
+    X, y = datasets.xor(n_per_corner=30, seed=2)
+    path = tmp_path / "xor.csv"
+    # the label in the middle, named, to exercise --label-column by name and by index
+    lines = ["a,label,b"] + [f"{float(a)!r},{int(t)},{float(b)!r}" for (a, b), t in zip(X, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_on_csv_by_label_name_and_index_then_predict(xor_csv, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    argv = ["train", str(xor_csv), "--hidden", "8", "--activation", "tanh", "--epochs", "60", "--lr", "0.02",
+            "--dtype", "float64", "--no-progress", "--save", str(model)]
+    rc, out, err = run(capsys, [*argv, "--label-column", "label"])
+    assert rc == 0, err
+    assert "120 samples × 2 features, 2 classes; 90 train / 30 test" in out
+    assert reported(out, "test accuracy") >= 0.9
+    rc2, out2, err2 = run(capsys, [*argv, "--label-column", "1"])
+    assert rc2 == 0, err2
+    assert reported(out2, "test accuracy") == reported(out, "test accuracy")
+    # predict with the label column named: the remaining columns are the features
+    rc, out, err = run(capsys, ["predict", str(model), str(xor_csv), "--label-column", "label"])
+    assert rc == 0, err
+    table = datasets.load_table(xor_csv, "label")
+    assert [int(v) for v in out.splitlines()[1:]] == xb.to_numpy(xb.load(model).predict(table.X)).tolist()
+    # the saved model on raw features gives what the reported accuracy says, recomputed by hand
+    _, test = datasets.split(len(table.y), 0.25, 0, table.y.astype(int))
+    accuracy = np.mean(xb.to_numpy(xb.load(model).predict(table.X[test])) == table.y[test])
+    assert round(float(accuracy), 4) == reported(out2, "test accuracy")
+
+
+def test_train_on_npz_and_string_labels(tmp_path, capsys):
+    X, y = datasets.spirals(n_per_class=40, classes=2, seed=1)
+    npz = tmp_path / "s.npz"
+    np.savez(npz, X=X, y=np.array(["left", "right"])[y])
+    rc, out, err = run(capsys, ["train", str(npz), "--epochs", "5", "--no-progress"])
+    assert rc == 0, err
+    assert "2 classes (network outputs 0=left, 1=right)" in out
+    assert "test accuracy" in out
+
+
+def test_regression_on_csv_reports_r2_and_predicts_values(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(200, 3)) * [1.0, 5.0, 0.2] + [0.0, 100.0, -3.0]
+    y = 300.0 + 40.0 * X[:, 0] - 6.0 * X[:, 1] + 50.0 * X[:, 2] + rng.normal(0, 1.0, 200)
+    csv = tmp_path / "reg.csv"
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", header="x0,x1,x2,y", comments="")
+    model = tmp_path / "reg.npz"
+    rc, out, err = run(capsys, ["train", str(csv), "--task", "regression", "--hidden", "16", "--epochs",
+                                "200", "--lr", "0.01", "--dtype", "float64", "--no-progress",
+                                "--save", str(model)])
+    assert rc == 0, err
+    r2 = reported(out, "test R²")
+    assert r2 > 0.95
+    # independent R² of the saved model on raw data: targets in their own units (the scaling is folded in)
+    _, test = datasets.split(len(y), 0.25, 0)
+    pred = xb.to_numpy(xb.load(model).predict(X[test]))[:, 0]
+    independent = 1 - np.sum((y[test] - pred) ** 2) / np.sum((y[test] - y[test].mean()) ** 2)
+    assert round(float(independent), 4) == r2
+    rc, out, err = run(capsys, ["predict", str(model), str(csv)])
+    assert rc == 0, err
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]],
+                               xb.to_numpy(xb.load(model).predict(X))[:, 0], rtol=1e-15)
+
+
+def test_load_table_reads_headerless_csv_and_reports_bad_fields(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("1,2,0\n3,4,1\n")
+    table = datasets.load_table(path)
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(table.y, [0, 1])
+    assert table.columns == ["0", "1"] and table.label == "2"
+    path.write_text("1,2,cat\n3,4,dog\n")  # text labels in every row: no header
+    table = datasets.load_table(path)
+    assert table.columns == ["0", "1"] and table.y.tolist() == ["cat", "dog"]
+    path.write_text("a,b,y\n1,2,0\n3,x,1\n")
+    with pytest.raises(ValueError, match=r"line 3, column 'b': 'x' is not a finite number"):
+        datasets.load_table(path)
+    path.write_text("a,b,y\n1,2,0\n3,4\n")
+    with pytest.raises(ValueError, match="line 3 has 2 fields, the header 3"):
+        datasets.load_table(path)
+
+
+# --- demo, plots, progress, a real process ----------------------------------------------------------
+
+
+def test_no_command_is_train_on_digits(monkeypatch):
+    import xpbackprop.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(args) or 0)
+    assert main([]) == 0
+    assert seen[0].command == "train" and seen[0].data == "digits" and seen[0].backend == "numpy"
+
+
+def test_demo_is_train_spirals(capsys):
+    rc, out, err = run(capsys, ["demo", "--epochs", "2", "--no-progress"])
+    assert rc == 0, err
+    assert "spirals, 600 samples × 2 features, 3 classes" in out
+    assert re.search(r"^trained 2 epochs", out, flags=re.MULTILINE)
+
+
+def test_plot_history_writes_a_png_of_the_expected_size(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
+    from xpbackprop.plot import plot_history
+
+    history = xb.History(loss=[1.0, 0.5, 0.25], val_loss=[1.1, 0.6, 0.4], val_score=[0.5, 0.7, 0.9])
+    path = plot_history(history, tmp_path / "curve.png", title="t", dpi=50)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])  # IHDR: the first chunk
+    assert (width, height) == (400, 175)  # 8 × 3.5 inches at 50 dpi: two panels
+    one = plot_history(xb.History(loss=[1.0, 0.5]), tmp_path / "one.png", dpi=50).read_bytes()
+    assert struct.unpack(">II", one[16:24]) == (250, 175)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "one.png"]  # no temporary left
+    with pytest.raises(ValueError, match="no epochs"):
+        plot_history(xb.History(), tmp_path / "empty.png")
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    from xpbackprop.plot import plot_history
+
+    with pytest.raises(ImportError, match=r"pip install 'xpbackprop\[plot\]'"):
+        plot_history(xb.History(loss=[1.0]), tmp_path / "x.png")
+    rc, out, err = run(capsys, ["train", "xor", "--plot", str(tmp_path / "x.png")])
+    assert rc == 1 and out == ""  # refused before training
+    assert err.count("\n") == 1 and "xpbackprop[plot]" in err
+
+
+def test_train_with_plot_writes_the_curves(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
+    png = tmp_path / "curve.png"
+    rc, out, err = run(capsys, ["train", "xor", "--epochs", "3", "--no-progress", "--plot", str(png)])
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {png}" in out
+
+
+def test_python_dash_m_in_a_real_process_with_progress(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-m", "xpbackprop", "train", "xor", "--epochs", "4", "--seed", "1"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "test accuracy" in done.stdout
+    assert "Traceback" not in done.stderr
+    # a bad argument in a real process: one line on stderr, status 1, no traceback
+    bad = subprocess.run(
+        [sys.executable, "-m", "xpbackprop", "train", str(tmp_path / "missing.csv")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("xpbackprop: error: no data set or file")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files(tmp_path, xor_csv):
+    text = tmp_path / "text.csv"
+    text.write_text("a,b,y\n1,2,0\n3,oops,1\n")
+    floats = tmp_path / "floats.csv"
+    floats.write_text("a,y\n1,0.5\n2,1.5\n3,2.5\n4,0.25\n")
+    names = tmp_path / "names.csv"
+    names.write_text("a,y\n1,cat\n2,dog\n3,cat\n4,dog\n")
+    not_model = tmp_path / "not_model.npz"
+    np.savez(not_model, X=np.zeros((2, 2)))
+    return {"csv": str(xor_csv), "text": str(text), "floats": str(floats), "names": str(names),
+            "not_model": str(not_model), "dir": str(tmp_path), "missing": str(tmp_path / "missing.csv")}
+
+
+BAD = [
+    # (argv with {placeholders}, exit status, a phrase of the message)
+    (["train", "{missing}"], 1, "no data set or file"),
+    (["train", "{csv}", "--label-column", "nope"], 1, "no column named 'nope'"),
+    (["train", "{csv}", "--label-column", "7"], 1, "label column index 7 is out of range"),
+    (["train", "{text}"], 1, "'oops' is not a finite number"),
+    (["train", "{floats}"], 1, "whole numbers"),
+    (["train", "{names}", "--task", "regression"], 1, "regression needs numeric labels"),
+    (["train", "xor", "--label-column", "a"], 1, "--label-column applies to data files"),
+    (["train", "{dir}"], 1, "a directory"),
+    (["train", "xor", "--activation", "bogus"], 1, "unknown activation 'bogus'"),
+    (["train", "xor", "--activation", "relu,tanh"], 1, "hidden lists 2 activations"),
+    (["train", "xor", "--output", "bogus"], 1, "unknown activation 'bogus'"),
+    (["train", "xor", "--loss", "bogus"], 1, "unknown loss 'bogus'"),
+    (["train", "xor", "--device", "nodevice"], 1, "not a device of backend 'numpy'"),
+    (["train", "xor", "--momentum", "0.9"], 1, "--momentum applies to --optimizer sgd"),
+    (["train", "xor", "--backend", "bogus"], 2, "invalid choice: 'bogus'"),
+    (["train", "xor", "--hidden", "a,b"], 2, "hidden sizes must be comma-separated"),
+    (["train", "xor", "--epochs", "0"], 2, "expected a positive integer"),
+    (["train", "xor", "--lr", "-1"], 2, "expected a positive finite number"),
+    (["train", "xor", "--test-size", "1.5"], 2, "expected a fraction in [0, 1)"),
+    (["predict", "{missing}", "{csv}"], 1, "missing.csv"),
+    (["predict", "{not_model}", "{csv}"], 1, "not_model.npz"),
+    (["predict", "{csv}", "{csv}"], 1, "xor.csv"),
+    (["info", "{missing}"], 1, "missing.csv"),
+    (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "status", "phrase"), BAD, ids=[" ".join(a) for a, _, _ in BAD])
+def test_bad_arguments_give_one_line_and_a_status(argv, status, phrase, files, capsys):
+    rc, _, err = run(capsys, [a.format(**files) for a in argv])
+    assert rc == status
+    assert err.count("\n") == 1, err
+    assert err.startswith("xpbackprop")
+    assert "error:" in err and phrase in err, err
+    assert "Traceback" not in err
+
+
+def test_predict_with_the_wrong_feature_count(digits_run, xor_csv, capsys):
+    _, _, _, model = digits_run
+    rc, _, err = run(capsys, ["predict", str(model), str(xor_csv)])
+    assert rc == 1
+    assert err.count("\n") == 1 and "3 feature columns, but the model" in err and "takes 64" in err
+
+
+def test_an_unavailable_backend_is_one_line(capsys):
+    missing = [name for name in xb.BACKENDS if backend_unavailable_reason(name) is not None]
+    if not missing:
+        pytest.skip("every backend runs here, so none can be refused")
+    rc, _, err = run(capsys, ["train", "xor", "--backend", missing[0]])
+    assert rc == 1
+    assert err.count("\n") == 1 and f"backend {missing[0]!r} cannot run here" in err

@@ -1,0 +1,429 @@
+"""``xpbackprop.sklearn``: scikit-learn's estimator checks, and scikit-learn's MLP as the reference.
+
+- ``check_estimator``'s checks, each its own test, run once per session on NumPy inputs (the
+  checks build their own NumPy data).
+- With the same initial weights (the estimator's ``random_state`` is ``xb.MLP``'s ``seed``;
+  scikit-learn's estimator gets them as ``tests/test_sklearn.py`` gives them), full-batch SGD
+  ends with scikit-learn's weights, loss curve, predictions and probabilities, and stops at the
+  same epoch under its ``tol`` / ``n_iter_no_change`` / ``early_stopping`` / adaptive rules.
+- "Everything follows X": these run on the backend under test (``xp``) and check that fitted
+  arrays and predictions are arrays of that library.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import array_api_compat
+import numpy as np
+import pytest
+from helpers import RTOL, assert_close, f64
+
+import xpbackprop as xb
+
+sklearn_nn = pytest.importorskip("sklearn.neural_network")
+from sklearn.datasets import load_digits, load_iris  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from test_sklearn import EPOCHS, HIDDEN, LR, N, _data, _ours, _sklearn  # noqa: E402
+
+from xpbackprop.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+TOL = 1e-10  # tests/test_sklearn.py's: float64, the same updates in another order
+
+
+# --- scikit-learn's own checks ----------------------------------------------------------------
+
+
+# max_iter=100 as scikit-learn's own test suite sets it for its MLPs
+@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+# the checks fit with max_iter=100 on purpose (fast); scikit-learn's suite ignores this warning too
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sklearn_check_estimator(estimator, check):
+    check(estimator)
+
+
+# --- the optional dependency -------------------------------------------------------------------
+
+
+def test_import_xpbackprop_does_not_import_sklearn():
+    code = "import sys, xpbackprop; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_missing_sklearn_names_the_extra():
+    code = "import sys; sys.modules['sklearn'] = None; import xpbackprop.sklearn"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "ImportError: xpbackprop.sklearn needs scikit-learn" in out.stderr
+    assert "pip install 'xpbackprop[sklearn]'" in out.stderr
+
+
+# --- weight for weight against scikit-learn ----------------------------------------------------
+
+
+def _ns(xp, a):
+    """Host data as a float64 (or integer-label) array of the backend under test."""
+    a = np.asarray(a)
+    return f64(xp, a) if a.dtype.kind == "f" else xp.asarray(a)
+
+
+def _estimator(task, **params):
+    cls = MLPRegressor if task == "regression" else MLPClassifier
+    base = dict(hidden_layer_sizes=HIDDEN, solver="sgd", alpha=0.0, batch_size=N, max_iter=EPOCHS,
+                shuffle=False, momentum=0.0, tol=0.0, n_iter_no_change=10 * EPOCHS, random_state=7,
+                dtype="float64")
+    return cls(**{**base, **params})
+
+
+def _assert_in_namespace(xp, *arrays):
+    for a in arrays:
+        assert array_api_compat.array_namespace(a) is array_api_compat.array_namespace(xp.asarray(0))
+
+
+def _assert_same_weights(est, ref, rtol=TOL):
+    for k, (w, c) in enumerate(zip(est.coefs_, ref.coefs_, strict=True)):
+        assert_close(w, c, rtol, f"coefs_[{k}]")
+    for k, (b, c) in enumerate(zip(est.intercepts_, ref.intercepts_, strict=True)):
+        assert_close(b, c, rtol, f"intercepts_[{k}]")
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+@pytest.mark.parametrize("task", ["multiclass", "binary", "regression"])
+def test_full_batch_sgd_follows_sklearn(xp, task, activation):
+    X, y = _data(task)
+    lr = LR[task]
+    ref = _sklearn(task, activation, _ours(task, activation, "numpy"), X, y, lr)
+    est = _estimator(task, activation=activation, learning_rate_init=lr)
+    with pytest.warns(ConvergenceWarning, match=f"Maximum iterations \\({EPOCHS}\\)"):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    _assert_same_weights(est, ref)
+    assert est.n_iter_ == EPOCHS
+    assert_close(np.array(est.loss_curve_), np.array(ref.loss_curve_[-EPOCHS:]), TOL, "loss_curve_")
+    assert est.best_loss_ == pytest.approx(min(ref.loss_curve_[-EPOCHS:]), rel=TOL)
+    predicted = est.predict(_ns(xp, X))
+    _assert_in_namespace(xp, *est.coefs_, *est.intercepts_, predicted)
+    assert est.out_activation_ == ref.out_activation_ and est.n_outputs_ == ref.n_outputs_
+    if task == "regression":
+        assert_close(predicted, ref.predict(X), TOL, "predict")
+        assert est.score(_ns(xp, X), _ns(xp, y)) == pytest.approx(ref.score(X, y), rel=TOL)
+    else:
+        np.testing.assert_array_equal(xb.to_numpy(est.classes_), ref.classes_)
+        np.testing.assert_array_equal(xb.to_numpy(predicted), ref.predict(X))
+        proba = est.predict_proba(_ns(xp, X))
+        _assert_in_namespace(xp, proba)
+        assert_close(proba, ref.predict_proba(X), TOL, "predict_proba")
+        assert est.score(_ns(xp, X), _ns(xp, y)) == ref.score(X, y)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "binary", "regression"])
+def test_alpha_and_nesterov_momentum_follow_sklearn(xp, task):
+    """``alpha`` becomes ``weight_decay = alpha / batch_size``; momentum as scikit-learn writes it."""
+    X, y = _data(task, seed=1)
+    lr = LR[task] / 4
+    ref = _sklearn(task, "tanh", _ours(task, "tanh", "numpy"), X, y, lr, alpha=0.5, momentum=0.9,
+                   nesterov=True)
+    est = _estimator(task, activation="tanh", learning_rate_init=lr, alpha=0.5, momentum=0.9,
+                     nesterovs_momentum=True)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    _assert_same_weights(est, ref)
+    # the penalty mattered: without alpha the weights end elsewhere
+    plain = _estimator(task, activation="tanh", learning_rate_init=lr, momentum=0.9)
+    with pytest.warns(ConvergenceWarning):
+        plain.fit(X, y)
+    assert max(np.max(np.abs(xb.to_numpy(a) - c)) for a, c in zip(plain.coefs_, ref.coefs_)) > 1e-4
+
+
+def _sklearn_from(task, X, y, **params):
+    """scikit-learn's estimator started from ``_ours(task, "tanh")``'s initial weights, then fitted
+    with ``params``: its counters reset as a fresh fit would have them."""
+    net = _ours(task, "tanh", "numpy")
+    cls = sklearn_nn.MLPRegressor if task == "regression" else sklearn_nn.MLPClassifier
+    ref = cls(hidden_layer_sizes=HIDDEN, activation="tanh", solver="sgd", alpha=0.0, batch_size=N,
+              max_iter=1, shuffle=False, momentum=0.0, warm_start=True, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)  # one iteration, to initialise the estimator
+    ref.coefs_ = [xb.to_numpy(w) for w in net.weights]
+    ref.intercepts_ = [xb.to_numpy(b) for b in net.biases]
+    ref.t_, ref.n_iter_, ref.loss_curve_, ref.best_loss_ = 0, 0, [], np.inf
+    ref._no_improvement_count = 0
+    ref.validation_scores_, ref.best_validation_score_ = [], -np.inf
+    ref.set_params(**params)
+    ref.fit(X, y)
+    return ref
+
+
+@pytest.mark.parametrize(
+    ("task", "params"),
+    [
+        ("multiclass", dict(tol=1e-2, n_iter_no_change=3, learning_rate_init=0.2)),
+        ("regression", dict(tol=1e-3, n_iter_no_change=2, learning_rate_init=0.05)),
+        ("binary", dict(tol=0.05, n_iter_no_change=2, learning_rate="adaptive", learning_rate_init=0.5)),
+        ("binary", dict(tol=1e-4, n_iter_no_change=4, early_stopping=True, validation_fraction=0.34,
+                        learning_rate_init=0.5, batch_size="auto")),
+    ],
+    ids=["tol-multiclass", "tol-regression", "adaptive-binary", "early-stopping-binary"],
+)
+def test_stopping_rules_follow_sklearn(xp, task, params):
+    """The same epoch count, loss curve and final (for early stopping: best) weights as scikit-learn."""
+    X, y = _data(task, seed=5)
+    ref = _sklearn_from(task, X, y, max_iter=300, **params)
+    assert 2 < ref.n_iter_ < 300  # the rule stopped it, not max_iter
+    est = _estimator(task, activation="tanh", max_iter=300, **params)
+    est.fit(_ns(xp, X), _ns(xp, y))  # no ConvergenceWarning: filterwarnings=error would fail here
+    assert est.n_iter_ == ref.n_iter_
+    assert_close(np.array(est.loss_curve_), np.array(ref.loss_curve_), TOL, "loss_curve_")
+    _assert_same_weights(est, ref)
+    if params.get("early_stopping"):
+        assert est.validation_scores_ == pytest.approx(ref.validation_scores_, abs=1e-12)
+        assert est.best_validation_score_ == ref.best_validation_score_
+        assert len(est.validation_loss_curve_) == est.n_iter_ and est.best_loss_ is None
+    else:
+        assert est.validation_scores_ is None and est.validation_loss_curve_ is None
+
+
+# --- training on every backend ------------------------------------------------------------------
+
+
+# once per session, on NumPy: the backends are held to scikit-learn weight for weight above, and a
+# digits-sized network costs JAX a compilation per shape
+def test_digits_accuracy():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split((X / 16.0).astype(np.float32), y, train_size=1350,
+                                                        stratify=y, random_state=0)
+    # five equal batches: one batch shape (JAX compiles once per shape)
+    est = MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=270, learning_rate_init=0.02,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X_train, y_train)
+    assert est.coefs_[0].dtype == np.float32  # X's dtype
+    accuracy = np.mean(est.predict(X_test) == y_test)
+    assert accuracy >= 0.96, f"test accuracy {accuracy:.3f}"
+    assert est.score(X_test, y_test) == accuracy
+
+
+def test_predict_proba_is_consistent_with_predict(xp):
+    X, y = _data("multiclass", seed=13)
+    est = _estimator("multiclass", activation=["tanh", "relu"], learning_rate_init=0.2)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    assert est.net_.hidden == ["tanh", "relu"]  # per-layer activations
+    P = est.predict_proba(_ns(xp, X))
+    labels = est.predict(_ns(xp, X))
+    _assert_in_namespace(xp, P, labels)
+    P, labels = xb.to_numpy(P), xb.to_numpy(labels)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(xb.to_numpy(est.classes_)[P.argmax(axis=1)], labels)
+    assert_close(est.predict_log_proba(_ns(xp, X)), np.log(P), 1e-12, "predict_log_proba")
+    assert len(set(labels.tolist())) > 1  # not a constant prediction
+
+
+def test_multioutput_regression(xp):
+    X, _ = _data("regression", seed=14)
+    Y = np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], axis=1)
+    est = _estimator("regression", activation="tanh", solver="adam", learning_rate_init=0.05, max_iter=300)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, Y))
+    predicted = est.predict(_ns(xp, X))
+    _assert_in_namespace(xp, predicted)
+    assert tuple(predicted.shape) == (N, 2)
+    P = xb.to_numpy(predicted)
+    r2 = np.mean(1 - ((Y - P) ** 2).sum(axis=0) / ((Y - Y.mean(axis=0)) ** 2).sum(axis=0))
+    assert est.score(_ns(xp, X), _ns(xp, Y)) == pytest.approx(r2, rel=1e-12)
+    assert r2 > 0.8
+    # scikit-learn's loss divides the squared error by the number of outputs as well as samples:
+    # epoch 3's full-batch loss is taken at the weights that 2 epochs end with
+    short = [_estimator("regression", activation="tanh", solver="adam", learning_rate_init=0.05, max_iter=k)
+             for k in (2, 3)]
+    for s in short:
+        with pytest.warns(ConvergenceWarning):
+            s.fit(_ns(xp, X), _ns(xp, Y))
+    before = xb.to_numpy(short[0].predict(_ns(xp, X)))
+    assert short[1].loss_curve_[-1] == pytest.approx(0.5 * np.mean((before - Y) ** 2), rel=1e-12)
+
+
+def test_partial_fit_keeps_the_optimizer_state(xp):
+    """k calls of ``partial_fit`` are k epochs of ``fit``: the same shuffled batches, Adam's moments
+    carried from call to call."""
+    X, y = _data("multiclass", seed=6)
+    params = dict(hidden_layer_sizes=HIDDEN, solver="adam", learning_rate_init=0.05, batch_size=6,
+                  random_state=3, dtype="float64")
+    whole = MLPClassifier(max_iter=6, **params)
+    with pytest.warns(ConvergenceWarning):
+        whole.fit(_ns(xp, X), _ns(xp, y))
+    steps = MLPClassifier(**params)
+    with pytest.raises(ValueError, match="classes must be passed on the first call to partial_fit"):
+        steps.partial_fit(_ns(xp, X), _ns(xp, y))
+    for _ in range(6):
+        steps.partial_fit(_ns(xp, X), _ns(xp, y), classes=_ns(xp, [0, 1, 2]))
+    _assert_same_weights(steps, whole, RTOL["float64"])
+    assert steps.n_iter_ == 6
+    assert_close(np.array(steps.loss_curve_), np.array(whole.loss_curve_), RTOL["float64"], "loss_curve_")
+    with pytest.raises(ValueError, match=r"classes not in `self.classes_`"):
+        steps.partial_fit(_ns(xp, X), _ns(xp, np.arange(N) % 4))
+    with pytest.raises(ValueError, match=r"is not the same as on the last call"):
+        steps.partial_fit(_ns(xp, X), _ns(xp, y), classes=_ns(xp, [0, 1, 2, 3]))
+
+
+def test_warm_start_continues(xp):
+    """Plain full-batch SGD keeps no optimizer state: two warm-started fits of k epochs are one of 2k."""
+    X, y = _data("regression", seed=7)
+    once = _estimator("regression", activation="relu", learning_rate_init=0.05, max_iter=2 * EPOCHS)
+    with pytest.warns(ConvergenceWarning):
+        once.fit(_ns(xp, X), _ns(xp, y))
+    twice = _estimator("regression", activation="relu", learning_rate_init=0.05, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        twice.fit(_ns(xp, X), _ns(xp, y))
+    twice.fit(_ns(xp, X), _ns(xp, y))  # n_iter_ is past max_iter: no second warning, as scikit-learn
+    _assert_same_weights(twice, once, RTOL["float64"])
+    assert twice.n_iter_ == 2 * EPOCHS and len(twice.loss_curve_) == 2 * EPOCHS
+
+
+def test_dtype_follows_X_unless_given(xp):
+    X, y = _data("regression", seed=15)
+    X32 = xp.asarray(X.astype(np.float32))
+    est = MLPRegressor(hidden_layer_sizes=HIDDEN, max_iter=2, random_state=7)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X32, xp.asarray(y.astype(np.float32)))
+    assert est.coefs_[0].dtype == xp.float32 and est.predict(X32).dtype == xp.float32
+    with pytest.warns(ConvergenceWarning):
+        est.set_params(dtype="float64").fit(X32, xp.asarray(y.astype(np.float32)))
+    assert est.coefs_[0].dtype == xp.float64 and est.predict(X32).dtype == xp.float64
+    # the float32 data in float64 on NumPy, from the same seed: the same two epochs
+    ref = _estimator("regression", max_iter=2, activation="relu", solver="adam", learning_rate_init=0.001,
+                     alpha=0.0001, shuffle=True, batch_size="auto")
+    with pytest.warns(ConvergenceWarning):
+        ref.fit(X.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64))
+    _assert_same_weights(est, ref, 1e-12)
+
+
+def test_pickle_keeps_backend_and_predictions(xp, backend):
+    X, y = _data("multiclass", seed=8)
+    est = _estimator("multiclass", activation="tanh", learning_rate_init=0.2)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    copy = pickle.loads(pickle.dumps(est))
+    assert copy.net_.backend == backend
+    _assert_in_namespace(xp, copy.predict_proba(_ns(xp, X)))
+    assert_close(copy.predict_proba(_ns(xp, X)), est.predict_proba(_ns(xp, X)), 0.0, "predict_proba")
+
+
+def test_host_data_on_another_backend_gives_numpy(xp, backend):
+    """``backend=`` with NumPy data: the network trains there, results come back as NumPy."""
+    X, y = _data("binary", seed=9)
+    est = _estimator("binary", activation="tanh", learning_rate_init=0.2, backend=backend)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y.astype(str))
+    assert est.net_.backend == backend
+    assert isinstance(est.coefs_[0], np.ndarray) and isinstance(est.predict_proba(X), np.ndarray)
+    assert set(est.predict(X)) <= {"0", "1"}
+    ref = _estimator("binary", activation="tanh", learning_rate_init=0.2, backend="numpy")
+    with pytest.warns(ConvergenceWarning):
+        ref.fit(X, y)
+    _assert_same_weights(est, ref, RTOL["float64"])
+
+
+def test_string_labels_with_arrays_of_another_library(xp):
+    """Labels need NumPy (strings): ``classes_`` and ``predict`` are NumPy; the rest follows ``X``."""
+    X, y = _data("multiclass", seed=16)
+    names = np.array(["cat", "dog", "emu"])[y]
+    est = _estimator("multiclass", activation="tanh", learning_rate_init=0.2, early_stopping=True,
+                     validation_fraction=0.34, batch_size="auto", max_iter=5)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), names)
+    np.testing.assert_array_equal(est.classes_, ["cat", "dog", "emu"])
+    predicted = est.predict(_ns(xp, X))
+    assert isinstance(predicted, np.ndarray) and set(predicted) <= {"cat", "dog", "emu"}
+    proba = est.predict_proba(_ns(xp, X))
+    _assert_in_namespace(xp, proba, *est.coefs_)
+    np.testing.assert_array_equal(est.classes_[xb.to_numpy(proba).argmax(axis=1)], predicted)
+    assert len(est.validation_scores_) == est.n_iter_ == 5
+
+
+def test_verbose_prints_sklearns_lines(xp, capsys):
+    X, y = _data("regression", seed=10)
+    est = _estimator("regression", activation="tanh", learning_rate_init=0.05, max_iter=3, verbose=True)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Iteration {i + 1}, loss = {v:.8f}" for i, v in enumerate(est.loss_curve_)]
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+def test_bad_input_names_the_problem(xp, backend):
+    X, y = _data("multiclass", seed=11)
+    Xb = np.array(X)
+    Xb[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MLPClassifier(max_iter=2).fit(_ns(xp, Xb), _ns(xp, y))
+    with pytest.raises(ValueError, match=r"unknown solver 'lbfgs'; valid names are \['sgd', 'adam'\]"):
+        MLPClassifier(solver="lbfgs").fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match="hidden_layer_sizes entries must be a positive integer, got 0"):
+        MLPRegressor(hidden_layer_sizes=(4, 0)).fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match=r"hidden lists 1 activations but sizes .* has 2 hidden layers"):
+        MLPRegressor(hidden_layer_sizes=(4, 4), activation=["tanh"]).fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        MLPRegressor(activation="swish").fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        MLPClassifier().fit(_ns(xp, X), _ns(xp, X[:, 0]))
+    # scikit-learn's message for NumPy data, ours ("multi-label targets are not supported") otherwise
+    with pytest.raises(ValueError, match=r"y should be a 1d array, got an array of shape \(12, 2\)|"
+                                         r"got shape \(12, 2\) \(multi-label targets are not supported\)"):
+        MLPClassifier().fit(_ns(xp, X), _ns(xp, np.stack([y % 2, y // 2], axis=1)))
+    with pytest.raises(ValueError, match="needs at least 2 classes in y; got 1 class"):
+        MLPClassifier().fit(_ns(xp, X), _ns(xp, np.zeros(N, dtype=np.int64)))
+    est = _estimator("multiclass", activation="tanh", learning_rate_init=0.2, max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3 features"):
+        est.predict(_ns(xp, X[:, :2]))
+    with pytest.warns(UserWarning, match="It is going to be clipped"), pytest.warns(ConvergenceWarning):
+        _estimator("multiclass", activation="tanh", batch_size=50, max_iter=2).fit(_ns(xp, X), _ns(xp, y))
+
+
+def test_early_stopping_needs_a_validation_set(xp):
+    X, y = _data("regression", seed=12)
+    with pytest.raises(ValueError, match=r"The validation set is too small.*12 samples"):
+        MLPRegressor(early_stopping=True, validation_fraction=0.05).fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        MLPRegressor(early_stopping=True).partial_fit(_ns(xp, X), _ns(xp, y))
+
+
+# --- meta-estimators -------------------------------------------------------------------------
+
+
+# iris in 40 epochs: some folds stop at max_iter, which is not what these checks are about
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_and_grid_search_agree_with_a_manual_search():
+    X, y = load_iris(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("mlp", MLPClassifier(max_iter=40, learning_rate_init=0.02, random_state=0))])
+    grid = {"mlp__alpha": [1e-4, 1.0], "mlp__hidden_layer_sizes": [(4,), (16,)]}
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = GridSearchCV(pipe, grid, cv=cv).fit(X, y)
+    # the reference: every candidate by hand, a new scaler and estimator per fold, accuracy in NumPy
+    for params, mean_score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+        scores = []
+        for train, test in cv.split(X, y):
+            scaler = StandardScaler().fit(X[train])
+            est = MLPClassifier(max_iter=40, learning_rate_init=0.02, random_state=0,
+                                alpha=params["mlp__alpha"],
+                                hidden_layer_sizes=params["mlp__hidden_layer_sizes"])
+            est.fit(scaler.transform(X[train]), y[train])
+            scores.append(np.mean(est.predict(scaler.transform(X[test])) == y[test]))
+        assert mean_score == pytest.approx(np.mean(scores), abs=1e-12), params
+    assert search.best_score_ > 0.9
+    best = search.best_estimator_.named_steps["mlp"]
+    assert best.get_params()["alpha"] == search.best_params_["mlp__alpha"]
+    assert not hasattr(search.estimator.named_steps["mlp"], "net_")  # the template stays unfitted
