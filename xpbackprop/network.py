@@ -306,13 +306,18 @@ class Sequential:
 
     def _row_blocks(self, n: int) -> list[tuple[int, int]] | None:
         """``[(start, stop), ...]`` when a batch of ``n`` rows runs in blocks, else ``None``."""
-        if self.block_elements is None or not is_numpy_namespace(self.xp):
+        if self.block_elements is None:
             return None
-        dense = [layer for layer in self.layers if isinstance(layer, Dense)]
-        if len(dense) != len(self.param_layers):
-            return None  # Conv1D: its per-row size is not the layers' widths
-        per_row = dense[0].n_in + sum(layer.n_out for layer in dense)
-        count = n // max(1, self.block_elements // per_row)
+        cached = self.__dict__.get("_per_row")  # (namespace, elements per row or None)
+        if cached is None or cached[0] is not self.xp:
+            dense = [layer for layer in self.layers if isinstance(layer, Dense)]
+            width = dense[0].n_in + sum(layer.n_out for layer in dense) if dense else 0
+            # NumPy only; not with Conv1D, whose per-row size is not the layers' widths
+            blocked = is_numpy_namespace(self.xp) and len(dense) == len(self.param_layers)
+            cached = self._per_row = (self.xp, width if blocked else None)
+        if cached[1] is None:
+            return None
+        count = n // max(1, self.block_elements // cached[1])
         if count < 2:
             return None
         return [(n * k // count, n * (k + 1) // count) for k in range(count)]
