@@ -377,7 +377,7 @@ BAD = [
     (["train", "xor", "--backend", "bogus"], 2, "invalid choice: 'bogus'"),
     (["train", "xor", "--hidden", "a,b"], 2, "hidden sizes must be comma-separated"),
     (["train", "xor", "--epochs", "0"], 2, "expected a positive integer"),
-    (["train", "xor", "--lr", "-1"], 2, "expected a positive finite number"),
+    (["train", "xor", "--lr", "-1"], 2, "expected a finite number > 0"),
     (["train", "xor", "--test-size", "1.5"], 2, "expected a fraction in [0, 1)"),
     (["predict", "{missing}", "{csv}"], 1, "missing.csv"),
     (["predict", "{not_model}", "{csv}"], 1, "not_model.npz"),
