@@ -50,6 +50,17 @@ def agreement(session: nox.Session) -> None:
     _pytest(session, ",".join(CPU_BACKENDS), "-m", "agreement")
 
 
+@nox.session
+def dask(session: nox.Session) -> None:
+    """The suite on Dask: tests/test_dask.py (row chunks, a dask.distributed LocalCluster, zarr and .npy
+    stores, examples/distributed_fit.py) and every generic test through the `xp` fixture, agreement
+    included. Left out: test_examples.py, whose runs of thousands of 4-sample steps take many minutes
+    on Dask (each step builds and schedules a graph, about 0.1 s); test_io_fuzz.py, which uses no
+    backend (the other sessions run it)."""
+    session.install("-e", ".[test,dask]")
+    _pytest(session, "dask", "--ignore=tests/test_examples.py", "--ignore=tests/test_io_fuzz.py")
+
+
 def _asked_for_by_name(name: str) -> bool:
     argv = sys.argv[1:]
     for i, arg in enumerate(argv[:-1]):

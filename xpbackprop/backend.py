@@ -215,6 +215,10 @@ def to_backend(
             f"arrays from different libraries in one call: {lib} and {target}; "
             f"convert with xb.to_numpy(x) or move the network with net.to({lib!r})"
         )
+    if target == "dask" and lib != "dask":
+        from ._dask import from_host  # rows in chunks, persisted once (on the cluster, if any)
+
+        return from_host(x, dtype=dtype, copy=copy)
     if lib == "numpy" and target != "numpy":
         x = np.ascontiguousarray(x)
     kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from array_api_compat import is_writeable_array
+from array_api_compat import is_dask_array, is_writeable_array
 
 from .validation import check_choice, check_integer, check_number
 
@@ -36,6 +36,13 @@ __all__ = [
     "Schedule",
     "get_optimizer",
 ]
+
+
+def _in_place(p: Any) -> bool:
+    """Whether ``p -= u`` changes ``p`` itself. Dask arrays accept item
+    assignment (so they count as writeable) but an augmented operator rebinds the name to a
+    new lazy array, which would silently leave the parameter unchanged."""
+    return is_writeable_array(p) and not is_dask_array(p)
 
 
 class Optimizer:
@@ -86,7 +93,7 @@ class SGD(Optimizer):
 
     def update(self, params, grads, state, lr, /, *, xp):
         mu = self.momentum
-        if is_writeable_array(params[0]):
+        if _in_place(params[0]):
             # In place where the library allows it: the same operations in the same order
             # (so the same bits as below), without a new array per parameter per step.
             for p, g, v in zip(params, grads, state or [None] * len(params)):
@@ -141,7 +148,7 @@ class Adam(Optimizer):
         m, v, t = state[:n], state[n : 2 * n], state[-1] + 1
         b1, b2 = self.beta1, self.beta2
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-        if is_writeable_array(params[0]):
+        if _in_place(params[0]):
             # in place, same operations in the same order as the functional form below
             for p, g, mi, vi in zip(params, grads, m, v):
                 mi *= b1

@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
         f"({exc})"
     ) from exc
 
+from . import _dask
 from . import backend as _backend
 from .init import batch_order
 from .losses import MSE, CrossEntropy
@@ -642,7 +643,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 def _unique(y: Any) -> Any:
     if isinstance(y, np.ndarray) or _is_host(y):
         return np.unique(np.asarray(y))
-    return _backend.array_namespace(y).unique_values(y)
+    classes = _backend.array_namespace(y).unique_values(y)
+    if _dask.is_dask(classes):  # Dask leaves the number of unique values unknown until computed
+        classes = classes.persist()
+        classes.compute_chunk_sizes()
+    return classes
 
 
 def _check_label_values(y: Any) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 
 from array_api_compat import is_jax_namespace, is_writeable_array
 
+from . import _dask, validation
 from . import backend as _backend
-from . import validation
 from ._jit import compiled_loss_and_gradients
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
@@ -137,21 +137,30 @@ class Trainer:
         X = self.net._input(X)
         return self._step(X, self.net._targets(Y, X.shape[0]))[0]
 
-    def _step(self, X: Any, Y: Any) -> tuple[Any, Any]:
-        """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``."""
+    def _step(self, X: Any, Y: Any, measure: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
+        """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``,
+        or ``(loss, measure(A_L))`` when ``measure`` is given."""
         net, xp = self.net, self.net.xp
         # SGD's update is linear in η·g: the output delta carries η, so the gradients arrive
         # multiplied by it and the update skips a pass over every gradient (lr = 1 below)
         lr = 1.0 if self.optimizer.scaled_gradients else self.lr
         factor = self.lr / lr
         loss, grads, A_L = self._loss_and_gradients(X, Y, return_output=True, factor=factor)
+        extra = A_L if measure is None else measure(A_L)
         params = net.parameters
         if self.weight_decay:
             wd = self.weight_decay * factor
             grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
         params, self.state = self.optimizer.update(params, grads, self.state, lr, xp=xp)
+        if net.backend == "dask":
+            # the step is one graph over the batch's chunks: materialise its results together
+            # (parameters, state, loss, measure), so the next step's graph starts from them
+            if measure is None:
+                loss, params, self.state = _dask.persist(loss, params, self.state)
+            else:
+                loss, extra, params, self.state = _dask.persist(loss, extra, params, self.state)
         net._store(params)
-        return loss, A_L
+        return loss, extra
 
 
 def fit(
@@ -188,6 +197,9 @@ def fit(
     - ``batch_size``: ``None`` full batch, ``1`` online, ``k`` mini-batches (the last may be smaller).
     - ``shuffle``: a new order every epoch from the seeded host generator (``seed``, or the
       network's own generator when ``seed`` is None), the same on every backend.
+      ``shuffle="batches"`` keeps each batch a contiguous block of rows (``X[k·b:(k+1)·b]``)
+      and shuffles the order of the blocks: on Dask, with ``batch_size`` equal to the rows of
+      a chunk, each step reads one chunk instead of gathering rows from all of them.
     - ``optimizer``: ``"sgd"`` (with ``momentum``, ``nesterov``), ``"adam"`` or an
       :class:`~xpbackprop.optimizers.Optimizer`; ``weight_decay``: L2 on weights.
     - ``schedule``: ``"constant"``, ``"invscaling"`` (``power_t``) or ``"adaptive"``
@@ -219,6 +231,8 @@ def fit(
     validation.check_choice("on_divergence", on_divergence, ("raise", "warn"))
     validation.check_number("goal", goal, allow_none=True, allow_infinite=True, what="a number (not NaN)")
     validation.check_seed("seed", seed)
+    if isinstance(shuffle, str) and shuffle != "batches":
+        raise ValueError(f"shuffle must be True, False or 'batches', got {shuffle!r}")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)):
             raise TypeError(
@@ -280,10 +294,14 @@ def fit(
         with interrupt:
             for epoch in range(first_epoch, epochs):
                 start = (_snapshot(net.parameters, xp), _snapshot(trainer.state, xp))
-                order = batch_order(rng, n, shuffle and batch < n)
-                index = None if order is None else _backend.to_backend(order, xp, device=net.device)
+                by_block = shuffle == "batches"  # shuffle whole blocks of rows, not rows
+                order = batch_order(rng, -(-n // batch) if by_block else n, bool(shuffle) and batch < n)
+                index = (None if order is None or by_block
+                         else _backend.to_backend(order, xp, device=net.device))
                 trainer.lr = sched.lr
                 batches = _batches(X, Y, index, batch, xp)
+                if by_block and order is not None:
+                    batches = [batches[k] for k in order.tolist()]
                 total, errors, steps = _run_epoch(trainer, batches, mean, stop_on_zero_errors, interrupt)
                 if interrupt.requested and steps < len(batches):
                     history.stop_reason = "interrupted"
@@ -439,13 +457,16 @@ def _run_epoch(trainer: Trainer, batches: list[Any], mean: bool, count_errors: b
     total = errors = None
     steps = 0
     for Xb, Yb, rows in batches:
-        loss_b, A_L = trainer._step(Xb, Yb)
+        if count_errors:
+            loss_b, e = trainer._step(
+                Xb, Yb, lambda A, Yb=Yb: classification_errors(A, Yb, net.output_activation, xp=xp)
+            )
+            errors = e if errors is None else errors + e
+        else:
+            loss_b, _ = trainer._step(Xb, Yb)
         steps += 1
         weighted = loss_b * rows if mean else loss_b
         total = weighted if total is None else total + weighted
-        if count_errors:
-            e = classification_errors(A_L, Yb, net.output_activation, xp=xp)
-            errors = e if errors is None else errors + e
         if interrupt.requested:
             break
     return total, errors, steps

@@ -255,6 +255,10 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
                     f"{name} is on device {where!r} but the network's parameters are on device "
                     f"{expected!r}; move {name} there first (or pass host data, which is moved)"
                 )
+        if target == "dask":  # chunked by rows only: each sample whole in one chunk (lazy)
+            from ._dask import whole_samples
+
+            x = whole_samples(x)
         return x
     if lib == "builtins":
         raise TypeError(f"{name} must be an array of numbers, got {_type_name(x)} {x!r:.60}")
