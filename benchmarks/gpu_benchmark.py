@@ -299,11 +299,15 @@ class Timed:
         }
 
 
-def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: float) -> None:
+def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: float,
+                    settle: float = 0.0) -> None:
     """Warm each candidate up, then time them in rounds, rotating the order every round.
 
     A sample is ``inner`` consecutive calls (enough to last ``min_time``) followed by one
-    sync; its time divided by the number of steps is one entry of ``samples``.
+    sync; its time divided by the number of steps is one entry of ``samples``. Before each
+    sample the process sleeps ``settle`` seconds, so that the worker threads the previous
+    candidate left spinning (OpenBLAS's spin for up to ~0.1 s after a call, OpenMP's and
+    XLA's likewise) are asleep and do not take cores from the one being timed.
     """
     for c in cands:
         out = None
@@ -320,6 +324,8 @@ def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: flo
     for r in range(repeats):
         k = r % len(cands)
         for c in cands[k:] + cands[:k]:
+            if settle > 0 and len(cands) > 1:
+                time.sleep(settle)
             enabled = gc.isenabled()
             gc.disable()
             try:
@@ -575,7 +581,7 @@ def section_main(
             torch_c = try_make(lambda: make_torch(cfg, W0, b0, data, be.where), skipped, "torch")  # noqa: B023
             if torch_c is not None:
                 cands.append(torch_c)
-            run_interleaved(cands, args.warmup, args.repeats, args.min_time)
+            run_interleaved(cands, args.warmup, args.repeats, args.min_time, args.settle)
         except Exception as exc:
             errors.append(f"main {cfg.label}: {error_text(exc)}")
             rows.append([cfg.label, "error: " + error_text(exc)])
@@ -649,7 +655,7 @@ def section_sweep(args: argparse.Namespace, be: Backend, errors: list[str]) -> d
             data = host_data(batch, sizes)
             ours = make_ours(cfg, be, data)[0]
             floor = make_floor(cfg, be)
-            run_interleaved([ours, floor], args.warmup, args.repeats, args.min_time)
+            run_interleaved([ours, floor], args.warmup, args.repeats, args.min_time, args.settle)
         except Exception as exc:
             errors.append(f"sweep {cfg.label}: {error_text(exc)}")
             rows.append([str(batch), "error: " + error_text(exc)])
@@ -716,7 +722,7 @@ def section_epoch(
 
             step_c = Timed("k steps", steps, sync, steps_per_call=k)
             fit_c = Timed("fit", fit, sync, steps_per_call=k)
-            run_interleaved([fit_c, step_c], min(args.warmup, 1), args.repeats, args.min_time)
+            run_interleaved([fit_c, step_c], min(args.warmup, 1), args.repeats, args.min_time, args.settle)
         except Exception as exc:
             errors.append(f"epoch {cfg.label}: {error_text(exc)}")
             rows.append([cfg.label, "error: " + error_text(exc)])
@@ -885,7 +891,7 @@ def section_peers(
                 "sklearn": try_make(lambda: make_sklearn(cfg, W0, b0, data), skipped, "sklearn"),  # noqa: B023
             }
             cands = [ours, floor, *(c for c in peers.values() if c is not None)]
-            run_interleaved(cands, args.warmup, args.repeats, args.min_time)
+            run_interleaved(cands, args.warmup, args.repeats, args.min_time, args.settle)
         except Exception as exc:
             errors.append(f"peers {cfg.label}: {error_text(exc)}")
             rows.append([cfg.label, "error: " + error_text(exc)])
@@ -1071,6 +1077,13 @@ def build_parser() -> Parser:
         help="seconds one timed sample lasts at least; short steps are repeated (default 0.02)",
     )
     p.add_argument(
+        "--settle",
+        type=float,
+        default=0.2,
+        help="seconds of sleep before each timed sample, so that the thread pools of the candidate "
+        "timed before it stop spinning (default 0.2; 0 = back to back)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -1113,6 +1126,8 @@ def check_args(args: argparse.Namespace) -> None:
             )
     if args.threads < 0:
         raise BenchError(f"--threads must be >= 0, got {args.threads}")
+    if not (args.settle >= 0 and math.isfinite(args.settle)):
+        raise BenchError(f"--settle must be a finite number >= 0, got {args.settle}")
     if not (args.min_time >= 0 and math.isfinite(args.min_time)):
         raise BenchError(f"--min-time must be a finite number >= 0, got {args.min_time}")
     args.configs = [parse_config(c) for c in (args.config or DEFAULT_CONFIGS)]
@@ -1160,7 +1175,8 @@ def main(argv: list[str] | None = None) -> int:
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     print(
         f"timing  : {args.warmup} warm-up steps, then {args.repeats} interleaved rounds; a sample is >= "
-        f"{args.min_time * 1e3:g} ms of back-to-back steps ended by a device sync; median and min per step"
+        f"{args.min_time * 1e3:g} ms of back-to-back steps ended by a device sync, after {args.settle:g} s "
+        "idle; median and min per step"
     )
     sys.stdout.flush()
 
@@ -1172,6 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats,
             "warmup": args.warmup,
             "min_time_s": args.min_time,
+            "settle_s": args.settle,
             "threads": THREADS,
             "lr": LR,
             "dtype": "float32",

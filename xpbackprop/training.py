@@ -19,7 +19,7 @@ from typing import Any
 
 from array_api_compat import is_jax_namespace, is_writeable_array
 
-from . import _dask, validation
+from . import _dask, _malloc, validation
 from . import backend as _backend
 from ._jit import compiled_loss_and_gradients
 from .init import batch_order, host_rng
@@ -118,6 +118,9 @@ class Trainer:
             if momentum or nesterov:
                 raise ValueError(f"momentum and nesterov apply to optimizer='sgd', not {optimizer!r}")
             opt = get_optimizer(optimizer)
+        # the step's arrays are freed and allocated again each step: keep the freed heap
+        # instead of returning it to the kernel and faulting it back in (xpbackprop/_malloc.py)
+        _malloc.keep_heap_top()
         self.net, self.optimizer, self.lr = net, opt, float(lr)
         self.weight_decay = float(weight_decay)
         self._decay = [name == "W" for layer in net.param_layers for name in layer.params]
