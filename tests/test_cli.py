@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 import struct
 import subprocess
 import sys
@@ -122,6 +123,9 @@ def test_predict_equals_the_model_loaded_in_python(digits_run, tmp_path, capsys)
     assert rc == 0, err
     assert out == ""
     assert target.read_text().splitlines()[1:] == lines[1:]
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")  # written whole under a temporary name, with the permissions open() gives
+    assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
     # probabilities: the softmax rows
     rc, out, _ = run(capsys, ["predict", str(model), str(npz), "--proba"])
     assert rc == 0
@@ -299,6 +303,9 @@ def test_plot_history_writes_a_png_of_the_expected_size(tmp_path):
     one = plot_history(xb.History(loss=[1.0, 0.5]), tmp_path / "one.png", dpi=50).read_bytes()
     assert struct.unpack(">II", one[16:24]) == (250, 175)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "one.png"]  # no temporary left
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")  # the permissions open() gives a new file here
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
     with pytest.raises(ValueError, match="no epochs"):
         plot_history(xb.History(), tmp_path / "empty.png")
 

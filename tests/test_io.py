@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import stat
 import warnings
 import zipfile
 
@@ -283,3 +284,30 @@ def test_an_unknown_backend_is_not_a_file_error(saved):
     with pytest.raises(ValueError, match="backend") as info:
         xb.load(saved, backend="tensorflow")
     assert not isinstance(info.value, xb.ModelFileError)
+
+
+# --- permissions of the files written ----------------------------------------------------------
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield 0o640  # what open(path, "w") gives a new file under this umask
+    os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason=f"POSIX permission bits; this is {os.name}")
+def test_a_new_file_gets_the_mode_open_would_give(tmp_path, umask_027):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")  # the reference: what Python's open gives under the same umask
+    path = xb.save(_mlp("numpy"), tmp_path / "model.npz")
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == umask_027
+
+
+@pytest.mark.skipif(os.name != "posix", reason=f"POSIX permission bits; this is {os.name}")
+def test_overwriting_keeps_the_files_mode(tmp_path, umask_027):
+    path = tmp_path / "model.npz"
+    xb.save(_mlp("numpy"), path)
+    path.chmod(0o604)
+    xb.save(_mlp("numpy"), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604

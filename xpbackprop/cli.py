@@ -22,6 +22,7 @@ import numpy as np
 import xpbackprop as xb
 
 from . import datasets
+from ._files import write_atomically
 from .backend import backend_unavailable_reason
 
 __all__ = ["fold_standardization", "main"]
@@ -456,7 +457,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text)
+        write_atomically(args.output, lambda f: f.write(text.encode()))
         print(f"wrote {len(values)} predictions to {args.output}", file=sys.stderr)
     if table.y is not None and table.y.dtype.kind == "f":
         try:

@@ -21,7 +21,6 @@ import os
 import re
 import reprlib
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import backend as _backend
+from ._files import write_atomically
 from .layers import Activation, Dense, get_layer
 from .losses import get_loss
 from .network import MLP, Sequential
@@ -388,16 +388,7 @@ CHECKPOINT_VERSION = 1
 
 def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def write_checkpoint(path: str | os.PathLike[str], net: Sequential, meta: dict[str, Any],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ._files import write_atomically
 
 __all__ = ["plot_history", "require_matplotlib"]
 
@@ -66,14 +67,7 @@ def plot_history(history: Any, path: str | os.PathLike[str], *, title: str | Non
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                fig.savefig(f, format="png", dpi=dpi)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=dpi), suffix=".png")
     finally:
         plt.close(fig)
     return path
