@@ -97,6 +97,29 @@ def test_relu_and_leaky_relu_derivatives_by_hand(xp):
         assert_close(backward(dA, Z, forward(Z, xp=xp), xp=xp), np.array(expected), 1e-14, name)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_and_its_derivative_exactly_at_the_edges(xp, dtype):
+    """Whatever formula a namespace uses (a mask product on NumPy, clip and ceil(clip) elsewhere):
+    max(Z, 0) and dA ⊙ [Z > 0] exactly, at ±0, the smallest subnormal, values near 1 and the largest."""
+    if dtype == "float64":
+        enable_float64(xp)
+    info = np.finfo(dtype)
+    z = np.array([-info.max, -1.0, -info.smallest_subnormal, -0.0, 0.0, info.smallest_subnormal,
+                  info.tiny, 0.5, 1.0 - info.epsneg, 1.0, 1.0 + info.eps, 2.0, info.max], dtype=dtype)
+    dA = np.linspace(1.0, 2.0, z.size).astype(dtype)
+    forward, backward = _pair("relu")
+    dt = getattr(xp, dtype)
+    Z, dA_x = xp.asarray(z[None, :], dtype=dt), xp.asarray(dA[None, :], dtype=dt)
+    A = forward(Z, xp=xp)
+    got_A, got_dZ = xb.to_numpy(A)[0], xb.to_numpy(backward(dA_x, Z, A, xp=xp))[0]
+    # the inputs as the backend's arithmetic sees them: XLA on the CPU flushes subnormals to zero
+    seen = xb.to_numpy(Z * 1.0)[0]
+    assert np.array_equal(seen, z) or (array_api_compat.is_jax_namespace(xp) and seen[5] == 0)
+    np.testing.assert_array_equal(got_A, np.maximum(seen, 0))
+    np.testing.assert_array_equal(got_dZ, np.where(seen > 0, dA, 0))
+    assert got_A.dtype == got_dZ.dtype == np.dtype(dtype)
+
+
 def test_sigmoid_and_tanh_derivatives_by_hand(xp):
     # σ'(ln 3) = ¾ · ¼ = 3/16; tanh'(ln 2) = 1 - 0.36 = 0.64
     Z = _f64(xp, [[LN3, LN2]])
