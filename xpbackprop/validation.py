@@ -414,7 +414,7 @@ class ValueChecks:
         xp = self.xp
         if not is_floating(A.dtype, xp):
             return
-        self._add(xp.any(~xp.isfinite(A)), lambda: _non_finite_error(A, name, xp))
+        self._add(~xp.all(xp.isfinite(A)), lambda: _non_finite_error(A, name, xp))
 
     def targets(self, Y: Any, encoded: Any, loss: Any, n_out: int, name: str = "Y") -> None:
         """Finite targets; labels in ``[0, n_out)`` and whole numbers (cross-entropy labels);
