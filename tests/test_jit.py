@@ -1,4 +1,5 @@
-"""The JAX backend's compiled forward and backward pass: same numbers as the step run op by op."""
+"""The JAX backend's compiled forward and backward pass and optimizer update: same numbers as the
+step run op by op, one trace per batch shape, kept across Trainers."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def test_compiled_steps_equal_eager_steps(options):
             for _ in range(2)]
     compiled, eager = (xb.Trainer(net, lr=0.1, **options) for net in nets)
     eager._loss_and_gradients = nets[1]._loss_and_gradients  # the formulas run op by op
+    eager._compiled_update = None  # and the optimizer's update (weight decay included)
     assert compiled._loss_and_gradients is not nets[0]._loss_and_gradients
+    assert compiled._compiled_update is not None
+    # the update is shared by every Trainer of this configuration (other tests' networks too)
+    updates_before = compiled._compiled_update.traces[0]
     for step in range(6):
         compiled.lr = eager.lr = 0.1 / (1 + step)  # a new rate each step: no new compilation
         Xs, ys = X[: 20 + step], y[: 20 + step]
@@ -31,7 +36,49 @@ def test_compiled_steps_equal_eager_steps(options):
         for a, b in zip(nets[0].parameters, nets[1].parameters):
             assert_close(xb.to_numpy(a), xb.to_numpy(b), rtol=1e-12)
     # one trace per batch shape (20..25 rows), none for the new learning rates
-    assert compiled._loss_and_gradients.compiled._cache_size() == 6
+    assert compiled._loss_and_gradients.traces[0] == 6
+    # the update: one trace (a new rate or Adam's step count is an argument, not a constant)
+    assert compiled._compiled_update.traces[0] - updates_before <= 1
+
+
+def test_a_second_fit_reuses_the_traces():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
+    net = xb.MLP([5, 6, 3], backend="jax", dtype="float64", seed=0)
+    first = xb.Trainer(net, lr=0.1, optimizer="adam")
+    updates_before = first._compiled_update.traces[0]  # other networks' traces
+    net.fit(X, y, epochs=2, lr=0.1, batch_size=16, optimizer="adam")  # batches of 16, 16, 8
+    traces = (first._loss_and_gradients.traces[0], first._compiled_update.traces[0])
+    assert traces[0] == 2 and traces[1] - updates_before <= 1
+    net.fit(X, y, epochs=2, lr=0.05, batch_size=16, optimizer="adam")  # a new Trainer inside
+    again = xb.Trainer(net, lr=0.05, optimizer="adam")
+    assert again._loss_and_gradients is first._loss_and_gradients
+    assert again._compiled_update is first._compiled_update
+    assert (again._loss_and_gradients.traces[0], again._compiled_update.traces[0]) == traces
+    # another configuration is another function
+    decayed = xb.Trainer(net, lr=0.1, optimizer="adam", weight_decay=0.1)
+    assert decayed._compiled_update is first._compiled_update  # weight decay is an argument
+    other = xb.Trainer(net, lr=0.1, optimizer=xb.Adam(beta1=0.8))
+    assert other._compiled_update is not first._compiled_update
+
+
+def test_an_optimizer_with_its_own_update_runs_it_as_written():
+    class Halving(xb.Optimizer):
+        name = "halving"
+
+        def update(self, params, grads, state, lr, /, *, xp):
+            return [p - 0.5 * lr * g for p, g in zip(params, grads)], state
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(12, 3)), rng.integers(0, 2, 12)
+    jax_net, ref = (xb.MLP([3, 4, 2], backend=b, dtype="float64", seed=3) for b in ("jax", "numpy"))
+    trainer = xb.Trainer(jax_net, lr=0.2, optimizer=Halving())
+    assert trainer._compiled_update is None
+    trainer.step(X, y)
+    _, dW, db = ref.gradients(X, y)
+    expected = [p - 0.1 * g for p, g in zip(ref.parameters, [g for pair in zip(dW, db) for g in pair])]
+    for a, b in zip(jax_net.parameters, expected):
+        assert_close(xb.to_numpy(a), b, rtol=1e-12)
 
 
 def test_parameters_stay_concrete_after_tracing():

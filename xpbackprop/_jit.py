@@ -1,4 +1,4 @@
-"""A compiled forward and backward pass for the JAX backend.
+"""A compiled forward and backward pass, and a compiled optimizer update, for the JAX backend.
 
 JAX runs array operations one at a time unless a function is compiled with
 ``jax.jit``; a training step is some forty small operations, each a separate
@@ -13,14 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["compiled_loss_and_gradients"]
+__all__ = ["compiled_loss_and_gradients", "compiled_update"]
 
 
 def compiled_loss_and_gradients(net: Any) -> Callable[..., tuple[Any, ...]]:
-    """``f(X, Y, *, return_output=False, factor=1.0)`` like ``net._loss_and_gradients``, compiled."""
+    """``f(X, Y, *, return_output=False, factor=1.0)`` like ``net._loss_and_gradients``, compiled.
+
+    Kept on the network (for its namespace), so that every Trainer of it, one per ``fit`` call,
+    reuses the traces instead of compiling again.
+    """
+    cached = net.__dict__.get("_compiled_loss_and_gradients")
+    if cached is not None and cached[0] is net.xp:
+        return cached[1]
     import jax
 
+    traces = [0]  # how many times jax traced this function (its Python body runs only then)
+
     def pure(params: list[Any], X: Any, Y: Any, factor: Any) -> tuple[Any, list[Any], Any]:
+        traces[0] += 1
         saved = net.parameters
         net._store(params)  # the traced parameters, for the duration of the trace only
         try:
@@ -38,4 +48,57 @@ def compiled_loss_and_gradients(net: Any) -> Callable[..., tuple[Any, ...]]:
         return (loss, grads, A_L) if return_output else (loss, grads)
 
     loss_and_gradients.compiled = compiled  # type: ignore[attr-defined]  # (its trace cache, for tests)
+    loss_and_gradients.traces = traces  # type: ignore[attr-defined]
+    net._compiled_loss_and_gradients = (net.xp, loss_and_gradients)
     return loss_and_gradients
+
+
+def compiled_update(optimizer: Any, decay: list[bool], xp: Any) -> Callable[..., tuple[Any, Any]]:
+    """``f(params, grads, state, lr, weight_decay)`` -> ``(params, state)``: the L2 term on the
+    gradients (``decay[i]``: whether parameter ``i`` is a weight) and ``optimizer.update``, with
+    its array part (:meth:`~xpbackprop.optimizers.Optimizer.apply`) compiled.
+
+    The host part (:meth:`~xpbackprop.optimizers.Optimizer.split`: the learning rate, Adam's step
+    count and bias corrections) stays in Python, so its scalars are computed in float64 as on every
+    other backend and enter the compiled function as arguments: a new step or rate needs no new
+    trace. The arrays are not donated: the epoch's starting snapshot may share them.
+
+    For the built-in optimizers, whose ``config()`` names every hyper-parameter, one compiled
+    update serves every Trainer with the same configuration (a ``fit`` call makes a new one).
+    """
+    from .optimizers import SGD, Adam
+
+    key = None
+    if type(optimizer) in (SGD, Adam):
+        key = (type(optimizer), tuple(sorted(optimizer.config().items())), tuple(decay), xp)
+        if key in _UPDATES:
+            return _UPDATES[key]
+    import jax
+
+    traces = [0]
+
+    def pure(params: list[Any], grads: list[Any], arrays: list[Any], scalars: tuple[Any, ...],
+             wd: Any) -> tuple[list[Any], list[Any]]:
+        traces[0] += 1
+        if wd is not None:
+            grads = [g + wd * p if d else g for g, p, d in zip(grads, params, decay)]
+        return optimizer.apply(params, grads, arrays, scalars, xp=xp)
+
+    compiled = jax.jit(pure)
+
+    def update(params: list[Any], grads: list[Any], state: list[Any], lr: float,
+               weight_decay: float) -> tuple[list[Any], list[Any]]:
+        scalars, arrays, host = optimizer.split(state, lr)
+        params, arrays = compiled(params, grads, arrays, scalars, weight_decay or None)
+        return params, [*arrays, *host]
+
+    update.compiled = compiled  # type: ignore[attr-defined]  # (its trace cache, for tests)
+    update.traces = traces  # type: ignore[attr-defined]
+    if key is not None:
+        if len(_UPDATES) >= 64:
+            _UPDATES.pop(next(iter(_UPDATES)))
+        _UPDATES[key] = update
+    return update
+
+
+_UPDATES: dict[Any, Callable[..., tuple[Any, Any]]] = {}

@@ -46,7 +46,14 @@ def _in_place(p: Any) -> bool:
 
 
 class Optimizer:
-    """Base class: ``init_state(params, xp)`` and ``update(params, grads, state, lr, xp)``."""
+    """Base class: ``init_state(params, xp)`` and ``update(params, grads, state, lr, xp)``.
+
+    A subclass may instead implement ``update`` as two parts, as SGD and Adam do:
+    :meth:`split` (the host side: the scalars of this step and the state that is not arrays,
+    such as Adam's step count) and :meth:`apply` (the arrays, given those scalars). On JAX a
+    :class:`~xpbackprop.training.Trainer` then compiles :meth:`apply` once (``jax.jit``)
+    instead of running its operations one at a time.
+    """
 
     name = ""
     #: ``True`` when :meth:`update` is linear in ``lr · grads`` (SGD, with or without momentum):
@@ -59,7 +66,21 @@ class Optimizer:
         """Initial state arrays (on the parameters' device)."""
         return []
 
-    def update(self, params, grads, state, lr: float, /, *, xp):  # pragma: no cover - abstract
+    def update(self, params, grads, state, lr: float, /, *, xp):
+        """``(new params, new state)``: by default :meth:`split`, then :meth:`apply`."""
+        if type(self).apply is Optimizer.apply:
+            raise NotImplementedError(f"{type(self).__name__} implements neither update nor split/apply")
+        scalars, arrays, host = self.split(state, lr)
+        params, arrays = self.apply(params, grads, arrays, scalars, xp=xp)
+        return params, [*arrays, *host]
+
+    def split(self, state: list[Any], lr: float) -> tuple[tuple[float, ...], list[Any], list[Any]]:
+        """``(scalars, array state, next host state)`` for one step: the state is the arrays
+        followed by the host values; ``scalars`` are what :meth:`apply` needs besides them."""
+        return (lr,), list(state), []
+
+    def apply(self, params, grads, arrays, scalars, /, *, xp):  # pragma: no cover - abstract
+        """``(new params, new array state)`` from the scalars :meth:`split` gave."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
@@ -91,8 +112,8 @@ class SGD(Optimizer):
             return []
         return [xp.zeros_like(p) for p in params]
 
-    def update(self, params, grads, state, lr, /, *, xp):
-        mu = self.momentum
+    def apply(self, params, grads, arrays, scalars, /, *, xp):
+        (lr,), state, mu = scalars, arrays, self.momentum
         if _in_place(params[0]):
             # In place where the library allows it: the same operations in the same order
             # (so the same bits as below), without a new array per parameter per step.
@@ -110,7 +131,8 @@ class SGD(Optimizer):
                 else:
                     p += v
             return params, state
-        steps = grads if lr == 1.0 else [lr * g for g in grads]
+        # lr = 1: the gradients arrive multiplied by the step (inside jax.jit lr is traced: multiply)
+        steps = grads if isinstance(lr, (int, float)) and lr == 1.0 else [lr * g for g in grads]
         if mu == 0.0:
             return [p - s for p, s in zip(params, steps)], state
         velocity = [mu * v - s for v, s in zip(state, steps)]
@@ -143,11 +165,16 @@ class Adam(Optimizer):
     def init_state(self, params, /, *, xp):
         return [xp.zeros_like(p) for p in params] + [xp.zeros_like(p) for p in params] + [0]
 
-    def update(self, params, grads, state, lr, /, *, xp):
+    def split(self, state, lr):
+        # the step count and the bias corrections on the host, in float64 as Python computes them
+        t = state[-1] + 1
+        return (lr, 1.0 - self.beta1**t, 1.0 - self.beta2**t), list(state[:-1]), [t]
+
+    def apply(self, params, grads, arrays, scalars, /, *, xp):
         n = len(params)
-        m, v, t = state[:n], state[n : 2 * n], state[-1] + 1
+        m, v = arrays[:n], arrays[n:]
+        lr, c1, c2 = scalars
         b1, b2 = self.beta1, self.beta2
-        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         if _in_place(params[0]):
             # in place, same operations in the same order as the functional form below
             for p, g, mi, vi in zip(params, grads, m, v):
@@ -156,11 +183,11 @@ class Adam(Optimizer):
                 vi *= b2
                 vi += (1.0 - b2) * (g * g)
                 p -= lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps)
-            return params, [*m, *v, t]
+            return params, [*m, *v]
         m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
         v = [b2 * vi + (1.0 - b2) * (g * g) for vi, g in zip(v, grads)]
         new = [p - lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)]
-        return new, [*m, *v, t]
+        return new, [*m, *v]
 
 
 #: name -> optimizer class

@@ -21,7 +21,7 @@ from array_api_compat import is_jax_namespace, is_writeable_array
 
 from . import _dask, _malloc, validation
 from . import backend as _backend
-from ._jit import compiled_loss_and_gradients
+from ._jit import compiled_loss_and_gradients, compiled_update
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
 from .optimizers import SGD, Optimizer, Schedule, get_optimizer
@@ -128,6 +128,10 @@ class Trainer:
         # JAX: forward and backward compiled with jax.jit (one dispatch instead of ~40 a step)
         self._loss_and_gradients = (compiled_loss_and_gradients(net) if is_jax_namespace(net.xp)
                                     else net._loss_and_gradients)
+        # and the update (weight decay included), for optimizers written as split + apply
+        splits = type(opt).update is Optimizer.update and type(opt).apply is not Optimizer.apply
+        self._compiled_update = (compiled_update(opt, self._decay, net.xp)
+                                 if is_jax_namespace(net.xp) and splits else None)
 
     def step(self, X: Any, Y: Any) -> Any:
         """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array).
@@ -151,10 +155,14 @@ class Trainer:
         loss, grads, A_L = self._loss_and_gradients(X, Y, return_output=True, factor=factor)
         extra = A_L if measure is None else measure(A_L)
         params = net.parameters
-        if self.weight_decay:
-            wd = self.weight_decay * factor
-            grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
-        params, self.state = self.optimizer.update(params, grads, self.state, lr, xp=xp)
+        if self._compiled_update is not None:
+            params, self.state = self._compiled_update(params, grads, self.state, lr,
+                                                       self.weight_decay * factor)
+        else:
+            if self.weight_decay:
+                wd = self.weight_decay * factor
+                grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
+            params, self.state = self.optimizer.update(params, grads, self.state, lr, xp=xp)
         if net.backend == "dask":
             # the step is one graph over the batch's chunks: materialise its results together
             # (parameters, state, loss, measure), so the next step's graph starts from them
