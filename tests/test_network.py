@@ -670,3 +670,54 @@ def test_inputs_of_the_wrong_shape_are_rejected(backend):
         net.gradients(np.ones((5, 3)), np.array([0, 1, 0]))  # 3 labels for 5 rows
     with pytest.raises(ValueError):
         net.gradients(np.ones((5, 3)), np.ones((5, 3)))  # 3 target columns for 2 outputs
+
+
+# --- copy.deepcopy and pickle --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_network_is_the_same_network_and_independent(backend, how):
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(24, 4)), rng.integers(0, 3, 24)
+    layers = [xb.Conv1D(1, 2, 2), xb.Activation("tanh"), xb.Flatten(), xb.Dense(6, 3),
+              xb.Activation("softmax")]
+    nets = [xb.MLP([4, 5, 3], hidden="relu", backend=backend, dtype="float64", seed=1),
+            xb.Sequential(layers, loss="cross_entropy", backend=backend, dtype="float64", seed=2)]
+    for net in nets:
+        net.fit(X, y, epochs=2, lr=0.1, batch_size=8, shuffle=True)  # parameters and generator moved on
+        twin = copy.deepcopy(net) if how == "deepcopy" else pickle.loads(pickle.dumps(net))
+        assert (twin.backend, twin.dtype_name, twin.config()) == (net.backend, net.dtype_name, net.config())
+        assert str(twin.device) == str(net.device)
+        for a, b in zip(twin.parameters, net.parameters):
+            assert array_api_compat.array_namespace(a) is array_api_compat.array_namespace(b)
+            np.testing.assert_array_equal(xb.to_numpy(a), xb.to_numpy(b))
+        np.testing.assert_array_equal(xb.to_numpy(twin.forward(X)), xb.to_numpy(net.forward(X)))
+        # the same generator state: the same shuffled epochs, so the same weights after them
+        before = [xb.to_numpy(p).copy() for p in net.parameters]
+        twin.fit(X, y, epochs=2, lr=0.1, batch_size=8, shuffle=True)
+        for a, b in zip(net.parameters, before):
+            np.testing.assert_array_equal(xb.to_numpy(a), b)  # the original did not move
+        net.fit(X, y, epochs=2, lr=0.1, batch_size=8, shuffle=True)
+        for a, b in zip(twin.parameters, net.parameters):
+            np.testing.assert_array_equal(xb.to_numpy(a), xb.to_numpy(b))
+
+
+def test_a_jax_device_pickles_by_its_name():
+    import pickle
+
+    from xpbackprop.backend import backend_unavailable_reason
+
+    if (reason := backend_unavailable_reason("jax")) is not None:
+        pytest.skip(f"jax cannot run here: {reason}")
+    import jax
+
+    device = jax.devices()[0]
+    net = xb.MLP([3, 2], backend="jax", device=device, seed=0)
+    with pytest.raises(TypeError):  # the reason for the name: a jax Device itself does not pickle
+        pickle.dumps(device)
+    twin = pickle.loads(pickle.dumps(net))
+    assert twin.device == device
+    assert all(p.devices() == {device} for p in twin.parameters)

@@ -227,3 +227,32 @@ def to_backend(
     if device is not None:
         kwargs["device"] = device
     return xp.asarray(x, **kwargs)
+
+
+# --- devices across pickling -------------------------------------------------------------------
+
+
+class DeviceName(str):
+    """The name of a device that did not pickle, found again among the backend's devices."""
+
+
+def portable_device(device: Any) -> Any:
+    """A device as it pickles: itself, or its name where it does not pickle (JAX's devices)."""
+    import pickle
+
+    try:
+        pickle.dumps(device)
+    except Exception:
+        return DeviceName(str(device))
+    return device
+
+
+def device_named(backend: str, device: Any) -> Any:
+    """The device :func:`portable_device` stood for, among ``backend``'s devices here;
+    ``ValueError`` naming it where this machine has no such device."""
+    if not isinstance(device, DeviceName):
+        return device
+    for candidate in namespace(backend).__array_namespace_info__().devices():
+        if str(candidate) == device:
+            return candidate
+    raise ValueError(f"the pickled device {str(device)!r} is not a device of {backend} here")

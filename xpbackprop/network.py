@@ -8,6 +8,7 @@ fused ``dZ_L = (A_L - Y) / scale`` and skips the output activation's own backwar
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
@@ -217,6 +218,36 @@ class Sequential:
             self.xp, self.backend, self.device, self.dtype, self.dtype_name = old
             raise
         return self
+
+    # --- pickling and copy.deepcopy ------------------------------------------------------
+
+    #: rebuilt after unpickling, never stored: the namespace module, its dtype object and the
+    #: per-namespace caches (row-block width, the JAX backend's compiled step)
+    _TRANSIENT = ("xp", "dtype", "_per_row", "_compiled_loss_and_gradients")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``pickle`` stores and ``copy.deepcopy`` copies: the parameters as NumPy arrays, the
+        backend by name, a device that does not pickle (JAX's) by its name, the host generator's
+        state. The namespace and caches are rebuilt on the other side, on the same backend and
+        device (``ValueError`` if that device does not exist there)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+        layers = []
+        for layer in self.layers:
+            if layer.params:
+                layer = copy.copy(layer)  # the same layer holding host copies of its parameters
+                for name in layer.params:
+                    setattr(layer, name, _backend.to_numpy(getattr(layer, name)))
+            layers.append(layer)
+        state["layers"] = layers
+        state["device"] = _backend.portable_device(self.device)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        host = [getattr(layer, name) for layer in state["layers"] for name in layer.params]
+        self.__dict__.update(state)
+        self._bind(state["backend"], _backend.device_named(state["backend"], state["device"]),
+                   state["dtype_name"])
+        self._assign(host)
 
     # --- shapes and inputs -------------------------------------------------------------
 

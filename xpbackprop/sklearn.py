@@ -14,7 +14,6 @@ scikit-learn is an optional dependency: ``pip install 'xpbackprop[sklearn]'``.
 from __future__ import annotations
 
 import numbers
-import pickle
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -380,57 +379,18 @@ class _BaseMLP(BaseEstimator):
             print(f"Iteration {self.n_iter_}, loss = {epoch_loss:.8f}")
         return self
 
-    # --- pickling: the network's namespace module does not pickle; its arrays go through NumPy ----
+    # --- pickling: the network pickles itself (its arrays through NumPy); the trainer is rebuilt ----
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: object.__getstate__ gives __dict__ itself
         state.pop("_trainer", None)
         state.pop("_lr_schedule", None)
-        net = state.get("net_")
-        if net is not None:
-            state["net_"] = {"sizes": net.sizes, "hidden": net.hidden, "output": net.output,
-                             "loss": net.loss_fn, "backend": net.backend, "device": _portable(net.device),
-                             "dtype": net.dtype_name, "rng": net.rng.bit_generator.state,
-                             "parameters": [_backend.to_numpy(p) for p in net.parameters]}
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        saved = state.get("net_")
-        if isinstance(saved, dict):
-            net = MLP(saved["sizes"], saved["hidden"], saved["output"], saved["loss"],
-                      backend=saved["backend"], device=_device_named(saved["backend"], saved["device"]),
-                      dtype=saved["dtype"], seed=0)
-            net._assign(saved["parameters"])
-            net.rng.bit_generator.state = saved["rng"]
-            state = {**state, "net_": net}
-        super().__setstate__(state)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         return tags
-
-
-def _portable(device: Any) -> Any:
-    """A device as it pickles: itself, or its name where it does not pickle (JAX's devices)."""
-    try:
-        pickle.dumps(device)
-    except Exception:
-        return _DeviceName(str(device))
-    return device
-
-
-class _DeviceName(str):
-    """The name of a device that did not pickle, found again among the backend's devices."""
-
-
-def _device_named(backend: str, device: Any) -> Any:
-    if not isinstance(device, _DeviceName):
-        return device
-    for candidate in _backend.namespace(backend).__array_namespace_info__().devices():
-        if str(candidate) == device:
-            return candidate
-    raise ValueError(f"the pickled estimator's device {str(device)!r} is not a device of {backend} here")
 
 
 class _NoImprovement:
