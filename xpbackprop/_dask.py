@@ -17,21 +17,15 @@ computes as a tree reduction. What this module adds is where the data lives:
   the batch loss, in one call: the next step starts from materialised parameters, so
   graphs never grow from step to step, and the loss needs no separate pass.
 
-This is a backend-boundary module (like :mod:`xpbackprop.backend`), so it may use NumPy.
+Dask is imported only when one of these functions runs; the host arrays come from
+:mod:`xpbackprop.backend`, so this module needs no NumPy of its own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-__all__ = ["from_host", "is_dask", "persist", "whole_samples"]
-
-
-def is_dask(x: Any) -> bool:
-    """Whether ``x`` is a ``dask.array.Array`` (without importing Dask when it is not)."""
-    return type(x).__module__.split(".")[0] == "dask"
+__all__ = ["from_host", "persist", "whole_samples"]
 
 
 def _row_chunks(shape: tuple[int, ...], dtype: Any) -> tuple[Any, ...]:
@@ -45,18 +39,11 @@ def _row_chunks(shape: tuple[int, ...], dtype: Any) -> tuple[Any, ...]:
     return normalize_chunks(("auto", *([-1] * (len(shape) - 1))), shape, dtype=dtype)
 
 
-def from_host(x: Any, *, dtype: Any = None, copy: bool | None = None) -> Any:
-    """Host data ``x`` as a persisted Dask array chunked by rows (small arrays: one chunk).
-
-    ``copy=False`` is refused as it is by ``array_api_compat`` (host data cannot become a
-    Dask array without a copy of some kind); the host array is copied, so the Dask array
-    never shares memory with the caller's.
-    """
+def from_host(host: Any) -> Any:
+    """The NumPy array ``host`` (a copy the caller no longer shares) as a persisted Dask array
+    chunked by rows (small arrays: one chunk)."""
     import dask.array as da
 
-    if copy is False:
-        raise ValueError("copy=False: host data cannot move onto the dask backend without a copy")
-    host = np.array(x, dtype=dtype, copy=True)
     return da.from_array(host, chunks=_row_chunks(host.shape, host.dtype)).persist()
 
 
@@ -69,34 +56,12 @@ def whole_samples(x: Any) -> Any:
 
 
 def persist(*values: Any) -> tuple[Any, ...]:
-    """``dask.persist`` of the Dask arrays among ``values`` (lists of arrays included), in one
-    graph, so that work they share (a step's forward pass) is done once; other values pass through.
+    """``dask.persist`` of ``values`` in one graph, so that work they share (a step's forward
+    pass) is done once. Lists and tuples are walked; what is not a Dask array passes through.
 
     With a ``dask.distributed`` client this returns at once, the results computing on the
     cluster; with Dask's local schedulers it computes them before returning.
     """
     import dask
 
-    flat: list[Any] = []
-    layout: list[tuple[bool, int]] = []
-    for v in values:
-        if isinstance(v, (list, tuple)):
-            layout.append((True, len(v)))
-            flat.extend(v)
-        else:
-            layout.append((False, 1))
-            flat.append(v)
-    positions = [i for i, v in enumerate(flat) if is_dask(v)]
-    done = dask.persist(*(flat[i] for i in positions))
-    for i, v in zip(positions, done):
-        flat[i] = v
-    out: list[Any] = []
-    start = 0
-    for (is_list, n), original in zip(layout, values):
-        if is_list:
-            out.append(type(original)(flat[start : start + n]) if isinstance(original, tuple)
-                       else flat[start : start + n])
-        else:
-            out.append(flat[start])
-        start += n
-    return tuple(out)
+    return dask.persist(*values)

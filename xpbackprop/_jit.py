@@ -66,7 +66,7 @@ def compiled_update(optimizer: Any, decay: list[bool], xp: Any) -> Callable[...,
     For the built-in optimizers, whose ``config()`` names every hyper-parameter, one compiled
     update serves every Trainer with the same configuration (a ``fit`` call makes a new one).
     """
-    from .optimizers import SGD, Adam
+    from .optimizers import SGD, Adam, with_weight_decay
 
     key = None
     if type(optimizer) in (SGD, Adam):
@@ -81,7 +81,7 @@ def compiled_update(optimizer: Any, decay: list[bool], xp: Any) -> Callable[...,
              wd: Any) -> tuple[list[Any], list[Any]]:
         traces[0] += 1
         if wd is not None:
-            grads = [g + wd * p if d else g for g, p, d in zip(grads, params, decay)]
+            grads = with_weight_decay(grads, params, decay, wd)
         return optimizer.apply(params, grads, arrays, scalars, xp=xp)
 
     compiled = jax.jit(pure)

@@ -218,7 +218,10 @@ def to_backend(
     if target == "dask" and lib != "dask":
         from ._dask import from_host  # rows in chunks, persisted once (on the cluster, if any)
 
-        return from_host(x, dtype=dtype, copy=copy)
+        if copy is False:  # refused as array_api_compat refuses it: host data is always copied
+            raise ValueError("copy=False: host data cannot move onto the dask backend without a copy")
+        # a copy, so that the Dask array never shares memory with the caller's
+        return from_host(np.array(x, dtype=dtype, copy=True))
     if lib == "numpy" and target != "numpy":
         x = np.ascontiguousarray(x)
     kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}

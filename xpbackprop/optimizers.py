@@ -35,6 +35,7 @@ __all__ = [
     "Optimizer",
     "Schedule",
     "get_optimizer",
+    "with_weight_decay",
 ]
 
 
@@ -43,6 +44,12 @@ def _in_place(p: Any) -> bool:
     assignment (so they count as writeable) but an augmented operator rebinds the name to a
     new lazy array, which would silently leave the parameter unchanged."""
     return is_writeable_array(p) and not is_dask_array(p)
+
+
+def with_weight_decay(grads: list[Any], params: list[Any], decay: list[bool], wd: Any) -> list[Any]:
+    """``g + wd·θ`` for the parameters marked in ``decay`` (the weights), ``g`` for the others:
+    the gradient of ``wd/2 · Σ W²`` added (L2 on weights)."""
+    return [g + wd * p if d else g for g, p, d in zip(grads, params, decay)]
 
 
 class Optimizer:

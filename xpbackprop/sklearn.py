@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from array_api_compat import is_dask_array
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -34,7 +35,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
         f"({exc})"
     ) from exc
 
-from . import _dask
 from . import backend as _backend
 from .init import batch_order
 from .losses import MSE, CrossEntropy
@@ -604,7 +604,7 @@ def _unique(y: Any) -> Any:
     if isinstance(y, np.ndarray) or _is_host(y):
         return np.unique(np.asarray(y))
     classes = _backend.array_namespace(y).unique_values(y)
-    if _dask.is_dask(classes):  # Dask leaves the number of unique values unknown until computed
+    if is_dask_array(classes):  # Dask leaves the number of unique values unknown until computed
         classes = classes.persist()
         classes.compute_chunk_sizes()
     return classes

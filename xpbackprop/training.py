@@ -24,7 +24,7 @@ from . import backend as _backend
 from ._jit import compiled_loss_and_gradients, compiled_update
 from .init import batch_order, host_rng
 from .metrics import accuracy, classification_errors, r2_score
-from .optimizers import SGD, Optimizer, Schedule, get_optimizer
+from .optimizers import SGD, Optimizer, Schedule, get_optimizer, with_weight_decay
 
 __all__ = ["DivergenceError", "DivergenceWarning", "History", "Trainer", "TrainingInterrupted", "fit"]
 
@@ -160,8 +160,7 @@ class Trainer:
                                                        self.weight_decay * factor)
         else:
             if self.weight_decay:
-                wd = self.weight_decay * factor
-                grads = [g + wd * p if d else g for g, p, d in zip(grads, params, self._decay)]
+                grads = with_weight_decay(grads, params, self._decay, self.weight_decay * factor)
             params, self.state = self.optimizer.update(params, grads, self.state, lr, xp=xp)
         if net.backend == "dask":
             # the step is one graph over the batch's chunks: materialise its results together
