@@ -13,6 +13,8 @@ from typing import Any
 
 from array_api_compat import is_numpy_namespace, is_writeable_array
 
+from ._reductions import clip_below_zero
+
 __all__ = ["ACTIVATIONS", "ALIASES", "FORMULAS", "LEAKY_SLOPE", "OUTPUT_DERIVATIVE", "get_activation"]
 
 Array = Any
@@ -58,13 +60,17 @@ def tanh_backward(dA, Z, A, /, *, xp):
 def relu(Z, /, *, xp):
     """A = max(Z, 0).
 
-    NumPy: as Z ⊙ [Z > 0], since its maximum or clip against a scalar is about 1.5x slower than
-    the mask product. Elsewhere as ``clip(Z, 0)``, one elementwise operation: PyTorch's
-    comparison and bool-to-float cast cost 5-9x a clamp (benchmarks/NOTES.md). The values are
-    the same (but for the sign of zero).
+    NumPy: ``maximum`` against a long row of zeros (:func:`~xpbackprop._reductions.clip_below_zero`)
+    where the matrix is large enough, else as Z ⊙ [Z > 0], since its maximum or clip against a
+    scalar is about 1.5x slower than the mask product. Elsewhere as ``clip(Z, 0)``, one
+    elementwise operation: PyTorch's comparison and bool-to-float cast cost 5-9x a clamp
+    (benchmarks/NOTES.md). The values are the same (but for the sign of zero).
     """
     if not is_numpy_namespace(xp):
         return xp.clip(Z, 0.0, None)
+    A = clip_below_zero(Z, xp=xp)
+    if A is not None:
+        return A
     mask = xp.astype(Z > 0, Z.dtype)
     mask *= Z
     return mask

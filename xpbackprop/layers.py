@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from array_api_compat import device as _device
-from array_api_compat import is_writeable_array
 
-from ._reductions import row_sum
+from ._reductions import add_row_vector, row_sum
 from .activations import FORMULAS, OUTPUT_DERIVATIVE, get_activation
 from .validation import check_integer
 
@@ -39,11 +38,9 @@ __all__ = [
 
 def dense_forward(A_prev, W, b, /, *, xp):
     """Z = A_prev W + b."""
-    Z = A_prev @ W
-    if is_writeable_array(Z):
-        Z += b  # the product is a fresh array: adding in place saves an allocation and a pass
-        return Z
-    return Z + b
+    # the product is a fresh array: adding in place (where the library allows) saves an
+    # allocation and a pass
+    return add_row_vector(A_prev @ W, b, xp=xp)
 
 
 def dense_backward(dZ, A_prev, W, /, *, xp, need_dA=True):
