@@ -289,12 +289,13 @@ class Sequential:
         the value checks (finite, label range, target range) join them (read later)."""
         Y = validation.as_array(Y, self.xp, name=name, device=self.device,
                                 expected_device=self._param_device, backend=self.backend)
-        validation.check_targets(Y, self.loss_fn, self.n_outputs, n_rows, name=name, x_name=x_name)
+        n_out = self.n_outputs
+        validation.check_targets(Y, self.loss_fn, n_out, n_rows, name=name, x_name=x_name)
         if Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp):
             Y = validation.cast(Y, self.xp, self.dtype)  # out-of-range values: inf, reported below
-        encoded = self.loss_fn.encode_targets(Y, self.n_outputs, xp=self.xp, dtype=self.dtype)
+        encoded = self.loss_fn.encode_targets(Y, n_out, xp=self.xp, dtype=self.dtype)
         if checks is not None:
-            checks.targets(Y, encoded, self.loss_fn, self.n_outputs, name)
+            checks.targets(Y, encoded, self.loss_fn, n_out, name)
         return encoded
 
     def _checked(self, X: Any, Y: Any = None, *, x_name: str = "X", y_name: str = "Y",
