@@ -146,6 +146,11 @@ BACKEND_CASES = [
       r"\[0, 1\], but 2 of the 12 values of Y are outside \(min -1, max 1\)", "bce"),
     C("fit CE probability rows outside [0, 1]", lambda e: e.clf.fit(X, np.eye(3)[y] * 2 - 0.5), V,
       r"cross-entropy target rows must lie in \[0, 1\], but 36 of the 36 values of Y are outside"),
+    C("fit NaN in CE probability rows",
+      lambda e: e.clf.fit(X, with_values(np.eye(3)[y], [(4, 1)], [np.nan])), V,
+      r"Y contains 1 NaN among its 36 values, the first in row 4"),
+    C("fit infinity in BCE targets", lambda e: e.bce.fit(X, with_values(Y_BIN, [7], [np.inf])), V,
+      r"Y contains 1 infinite value among its 12 values, the first in row 7", "bce"),
     C("fit NaN in X", lambda e: e.clf.fit(with_values(X, [(1, 0), (4, 2)], [np.nan] * 2), y), V,
       r"X contains 2 NaN among its 36 values, the first in row 1"),
     C("fit infinity in X", lambda e: e.clf.fit(with_values(X, [(3, 1), (7, 0)], [np.inf, -np.inf]), y), V,
@@ -559,3 +564,31 @@ def test_trainer_step_reads_nothing_back(backend, monkeypatch):
     trainer.step(X, y)
     trainer.step(X, np.eye(3)[y])
     assert reads == []
+
+
+def test_wide_inputs_are_checked_through_their_row_sums(backend, xp, monkeypatch):
+    """From 32 columns on, X is checked through ``X 1`` (validation.ValueChecks.finite): NaN and
+    infinities are found and counted as on the narrow path, and a row sum that overflows with
+    every value finite is not an error."""
+    net = xb.MLP([40, 5, 3], backend=backend, seed=4)
+    wide = np.random.default_rng(4).normal(size=(12, 40))
+    labels = np.arange(12) % 3
+    with pytest.raises(ValueError, match=r"X contains 2 NaN among its 480 values, the first in row 3"):
+        net.fit(with_values(wide, [(3, 7), (5, 39)], [np.nan] * 2), labels, epochs=1)
+    # +inf and -inf in one row: its sum is NaN
+    message = r"X contains 2 infinite values among its 480 values, the first in row 6"
+    with pytest.raises(ValueError, match=message):
+        net.fit(with_values(wide, [(6, 0), (6, 1)], [np.inf, -np.inf]), labels, epochs=1)
+    # finite in float32, but the row's sum is not
+    huge = with_values(wide, [(2, 0), (2, 1), (2, 2)], [3e38] * 3)
+    with np.errstate(over="ignore"):
+        assert np.isfinite(huge.astype(np.float32)).all()
+        assert not np.isfinite(huge.astype(np.float32).sum(axis=1)).all()
+    sums = []
+    monkeypatch.setattr(validation, "column_sum",
+                        lambda A, xp: sums.append(A.shape) or A @ xp.ones(A.shape[1]))
+    checks = validation.ValueChecks(net.xp)
+    net._input(huge, checks=checks)
+    assert len(checks._pending) == 1 and sums == [(12, 40)]  # the row sums were the check
+    checks.run()  # no error
+    assert net.forward(huge).shape == (12, 3)

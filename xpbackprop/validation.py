@@ -36,6 +36,7 @@ from typing import Any
 from array_api_compat import device as _device
 
 from . import backend as _backend
+from ._reductions import column_sum
 
 __all__ = [
     "ValueChecks",
@@ -406,13 +407,28 @@ class ValueChecks:
         self.xp = xp
         self._pending: list[tuple[Any, Callable[[], Exception]]] = []
 
-    def _add(self, flag: Any, explain: Callable[[], Exception]) -> None:
+    def _add(self, flag: Any, explain: Callable[[], Exception | None]) -> None:
+        """``explain`` builds the exception once ``flag`` is read as true; it returns ``None``
+        when a closer look finds nothing wrong (a flag that may be a false alarm)."""
         self._pending.append((flag, explain))
 
     def finite(self, A: Any, name: str) -> None:
-        """NaN or ±inf anywhere in ``A`` (floating ``A`` only: integers are always finite)."""
+        """NaN or ±inf anywhere in ``A`` (floating ``A`` only: integers are always finite).
+
+        A matrix of 32 columns or more is checked through its row sums ``A 1`` (one BLAS pass,
+        2-4x faster on NumPy than ``isfinite`` and ``all``; benchmarks/NOTES.md): a NaN or an
+        infinity makes its row's sum non-finite, and finite sums mean finite entries. A sum may
+        also overflow with every entry finite: only then are the entries themselves checked.
+        """
         xp = self.xp
         if not is_floating(A.dtype, xp):
+            return
+        if A.ndim == 2 and A.shape[1] >= 32:
+            with warnings.catch_warnings():  # inf - inf, or an overflow: what the flag is for
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sums = column_sum(A, xp=xp)
+            self._add(~xp.all(xp.isfinite(sums)),
+                      lambda: None if bool(xp.all(xp.isfinite(A))) else _non_finite_error(A, name, xp))
             return
         self._add(~xp.all(xp.isfinite(A)), lambda: _non_finite_error(A, name, xp))
 
@@ -433,13 +449,20 @@ class ValueChecks:
                 xp.any((Y < 0) | (Y > high)), lambda: _label_range_error(Y, n_out, name, xp)
             )
             return
-        self.finite(encoded, name)
         kind = getattr(loss, "name", "")
-        if kind in ("bce", "cross_entropy"):
-            self._add(
-                xp.any((encoded < 0) | (encoded > 1)),
-                lambda: _unit_interval_error(encoded, kind, name, xp),
-            )
+        if kind not in ("bce", "cross_entropy"):
+            self.finite(encoded, name)
+            return
+        # within [0, 1]: the smallest and largest values say it (NaN propagates through min and
+        # max, and fails both comparisons), in two reductions instead of four passes
+        inside = (xp.min(encoded) >= 0) & (xp.max(encoded) <= 1)
+
+        def explain() -> ValueError:
+            if not bool(xp.all(xp.isfinite(encoded))):
+                return _non_finite_error(encoded, name, xp)
+            return _unit_interval_error(encoded, kind, name, xp)
+
+        self._add(~inside, explain)
 
     def run(self) -> None:
         """Read every pending flag at once; raise the first problem's exception."""
@@ -447,16 +470,16 @@ class ValueChecks:
         if not pending:
             return
         xp = self.xp
-        with warnings.catch_warnings():  # lazy backends (dask) cast here: overflow is reported below
+        # lazy backends (dask) compute the flags here: casts that overflow and sums of infinities
+        # (inf - inf) are what the flags report
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             flags = _backend.to_numpy(xp.stack([flag for flag, _ in pending])).tolist()
-            for bad, (_, explain) in zip(flags, pending):
-                if bad:
-                    error = explain()
-                    break
-            else:
-                return
-        raise error
+            error = next((e for bad, (_, explain) in zip(flags, pending)
+                          if bad and (e := explain()) is not None), None)
+        if error is not None:
+            raise error
 
 
 def _index_dtype(xp: ModuleType) -> Any:
