@@ -7,9 +7,13 @@ NumPy float64.
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
 import signal
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -228,3 +232,132 @@ def test_resume_refuses_another_network_or_other_settings(tmp_path):
         bad = tmp_path / "bad.npz"
         bad.write_bytes(b"not a checkpoint")
         net64().fit(X, y, epochs=4, lr=0.1, resume=bad)
+
+
+# --- damaged checkpoints ------------------------------------------------------------------------------
+
+
+def _checkpoint(tmp_path, **fit):
+    """A checkpoint of net64 after 2 epochs (momentum: one optimizer state array per parameter)."""
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=2, lr=0.1, batch_size=8, momentum=0.9, checkpoint=path,
+                validation_data=data(n=8, seed=4), **fit)
+    with np.load(path) as f:
+        return path, {k: f[k] for k in f.files}
+
+
+def _resume_fails_and_changes_nothing(path, match):
+    X, y = data()
+    net = net64(seed=5)
+    before, rng_state = host(net), net.rng.bit_generator.state
+    with pytest.raises(xb.ModelFileError, match=match):
+        net.fit(X, y, epochs=4, lr=0.1, batch_size=8, momentum=0.9, resume=path,
+                validation_data=data(n=8, seed=4))
+    assert_bitwise(host(net), before)
+    assert net.rng.bit_generator.state == rng_state
+
+
+def _edited_meta(edit):
+    def change(content):
+        meta = json.loads(str(content["meta"]))
+        edit(meta)
+        content["meta"] = np.asarray(json.dumps(meta))
+    return change
+
+
+DAMAGED = {
+    "meta without fit": (_edited_meta(lambda m: m.pop("fit")), r"meta lacks 'fit'"),
+    "negative epochs": (_edited_meta(lambda m: m.update(epochs_done=-1)), r"meta\['epochs_done'\] is -1"),
+    "history of other length": (_edited_meta(lambda m: m["history"]["loss"].append(1.0)),
+                                r"3 epoch losses in the history for 2 epochs done"),
+    "unknown history entry": (_edited_meta(lambda m: m["history"].update(epochs=3)),
+                              r"history has unknown entries \['epochs'\]"),
+    "text in the losses": (_edited_meta(lambda m: m["history"]["loss"].__setitem__(0, "a")),
+                           r"history\['loss'\] is .* not a list of numbers"),
+    "generator state": (_edited_meta(lambda m: m["rng"].update(bit_generator="MT19937")),
+                        r"meta\['rng'\] is not a PCG64 state"),
+    "schedule rate": (_edited_meta(lambda m: m["schedule"].update(lr=0)), r"schedule\['lr'\] is 0"),
+    "state layout": (_edited_meta(lambda m: m.update(state_layout=[None])), r"optimizer state laid out as"),
+    "meta not JSON": (lambda c: c.update(meta=np.asarray("{epochs")), r"meta is not valid JSON"),
+    "meta a number": (lambda c: c.update(meta=np.asarray(3.0)), r"meta is not a JSON string"),
+    "state array shape": (lambda c: c.update(state_0=np.zeros((2, 2))),
+                          r"optimizer state arrays of shapes \[\(2, 2\)"),
+    "state array of text": (lambda c: c.update(state_1=np.asarray(["a"])), r"state_1 must hold floats"),
+    "NaN parameter": (lambda c: c["param_0"].__setitem__((0, 0), np.nan), r"param_0 must hold finite floats"),
+    "parameter shape": (lambda c: c.update(param_1=np.zeros(7)), r"param_1 has shape \(7,\)"),
+    "huge state count": (lambda c: c.update(n_state=np.asarray(10**9)), r"n_state is 1000000000, outside"),
+    "missing state array": (lambda c: c.pop("state_3"), r"missing 'state_3'"),
+    "some best weights": (lambda c: c.update(n_best=np.asarray(1)), r"n_best is 1"),
+    "newer version": (lambda c: c.update(checkpoint_version=np.asarray(2)), r"checkpoint version 2 is not"),
+    "no meta": (lambda c: c.pop("meta"), r"missing 'meta'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_damaged_checkpoint_is_refused_before_anything_changes(tmp_path, case):
+    path, content = _checkpoint(tmp_path)
+    change, match = DAMAGED[case]
+    change(content)
+    np.savez(path, **content)
+    _resume_fails_and_changes_nothing(path, match)
+
+
+def _npy_header_only(descr, shape):
+    """An .npy member's bytes: a header claiming ``descr`` and ``shape``, and no data."""
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+@pytest.mark.parametrize(("member", "descr", "shape", "match"), [
+    ("meta", "<U16777217", (), r"meta is 16777217 characters long, over the limit of 16777216"),
+    ("state_0", "<f8", (2**20, 2**12), r"state_0 claims shape \(1048576, 4096\), more than 2\*\*31 elements"),
+])
+def test_checkpoint_sizes_are_bounded_before_reading(tmp_path, member, descr, shape, match):
+    path, content = _checkpoint(tmp_path)
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, value in content.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value)
+            zf.writestr(f"{key}.npy", _npy_header_only(descr, shape) if key == member else buffer.getvalue())
+    tracemalloc.start()
+    try:
+        _resume_fails_and_changes_nothing(path, match)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**24  # nothing of the claimed size was allocated
+
+
+def test_randomly_damaged_checkpoints_resume_or_raise_model_file_error(tmp_path):
+    """Bytes overwritten, truncated or inserted at random (300 seeded cases): resuming either
+    works (the damage hit nothing that matters) or raises ModelFileError, changing nothing."""
+    path, _ = _checkpoint(tmp_path)
+    good = path.read_bytes()
+    rng = np.random.default_rng(0)
+    X, y = data()
+    outcomes = {"resumed": 0, "refused": 0}
+    for _ in range(300):
+        raw = bytearray(good)
+        where = int(rng.integers(len(raw)))
+        kind = rng.integers(3)
+        if kind == 0:
+            raw[where : where + 4] = rng.integers(0, 256, 4).astype(np.uint8).tobytes()
+        elif kind == 1:
+            del raw[where:]
+        else:
+            raw[where:where] = rng.integers(0, 256, int(rng.integers(1, 9))).astype(np.uint8).tobytes()
+        path.write_bytes(bytes(raw))
+        net = net64(seed=5)
+        before = host(net)
+        try:
+            history = net.fit(X, y, epochs=3, lr=0.1, batch_size=8, momentum=0.9, resume=path,
+                              validation_data=data(n=8, seed=4))
+        except xb.ModelFileError:
+            outcomes["refused"] += 1
+            assert_bitwise(host(net), before)
+        else:
+            outcomes["resumed"] += 1
+            assert history.epochs == 3 and all(np.isfinite(w).all() for w in host(net))
+    assert outcomes["refused"] > 200, outcomes

@@ -8,6 +8,8 @@ existing file untouched.
 
 Loading never unpickles and reads the file defensively: whatever its bytes, :func:`load`
 returns a network or raises :class:`ModelFileError` (see :func:`load` for the limits).
+Training checkpoints (:func:`write_checkpoint`, :func:`read_checkpoint`) are the same kind of
+file with more members, read the same way.
 """
 
 from __future__ import annotations
@@ -258,27 +260,31 @@ def _parse_npy_header(text: str, key: str, path: Path) -> tuple[np.dtype, tuple[
 
 
 def _check_config_header(dtype: np.dtype, shape: tuple[int, ...], path: Path) -> None:
+    _check_text_header(dtype, shape, "config", _MAX_CONFIG_CHARS, path)
+
+
+def _check_text_header(dtype: np.dtype, shape: tuple[int, ...], key: str, limit: int, path: Path) -> None:
     if dtype.kind != "U" or shape != ():
-        raise ModelFileError(f"{path}: config is not a JSON string (a {dtype} array of shape {shape})")
-    if dtype.itemsize // 4 > _MAX_CONFIG_CHARS:
-        raise ModelFileError(f"{path}: config is {dtype.itemsize // 4} characters long, over the limit "
-                             f"of {_MAX_CONFIG_CHARS}")
+        raise ModelFileError(f"{path}: {key} is not a JSON string (a {dtype} array of shape {shape})")
+    if dtype.itemsize // 4 > limit:
+        raise ModelFileError(f"{path}: {key} is {dtype.itemsize // 4} characters long, over the limit "
+                             f"of {limit}")
 
 
-def _parse_config(text: np.ndarray, path: Path) -> dict[str, Any]:
-    """The JSON object in the 0-d unicode array ``text``."""
+def _parse_config(text: np.ndarray, path: Path, key: str = "config") -> dict[str, Any]:
+    """The JSON object in the 0-d unicode array ``text`` (the member ``key``)."""
     # code points past U+10FFFF would make an invalid Python str: check the raw numbers first
     order = text.dtype.byteorder if text.dtype.byteorder in "<>" else "="
     codes = np.frombuffer(text.tobytes(), dtype=np.dtype(f"{order}u4"))
     if codes.size and int(codes.max()) > 0x10FFFF:
-        raise ModelFileError(f"{path}: config holds invalid unicode characters")
+        raise ModelFileError(f"{path}: {key} holds invalid unicode characters")
     try:
         config = json.loads(str(text[()]))
     except (ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: config is not valid JSON ({type(exc).__name__}: {_clip(str(exc))})"
+        raise ModelFileError(f"{path}: {key} is not valid JSON ({type(exc).__name__}: {_clip(str(exc))})"
                              ) from exc
     if not isinstance(config, dict):
-        raise ModelFileError(f"{path}: config is a JSON {type(config).__name__}, not an object")
+        raise ModelFileError(f"{path}: {key} is a JSON {type(config).__name__}, not an object")
     return config
 
 
@@ -416,36 +422,98 @@ def read_checkpoint(
 ) -> tuple[dict[str, Any], list[Any], dict[str, list[Any]]]:
     """``(meta, parameters, arrays)`` of a checkpoint written for a network like ``net``.
 
-    A file that is not a readable checkpoint raises :class:`ModelFileError`; one written for a
-    different architecture or dtype raises ``ValueError`` naming both.
+    Read as :func:`load` reads a model: bounded (the limits of :func:`load`, and a ``meta`` text
+    of at most 2**24 characters), never unpickling, only the members named here. A file that is
+    not a readable checkpoint (not a zip of ``.npy`` members, damaged, members missing or of the
+    wrong type or shape, parameters not finite) raises :class:`ModelFileError`; one written for a
+    different architecture or dtype raises ``ValueError`` naming both. ``meta`` is the JSON
+    object the training loop wrote; its fields are the loop's to check.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a checkpoint", str(path))
     with open(path, "rb") as f:
         try:
-            data = np.load(f, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path}: a single .npy array, not a training checkpoint")
-            with data:
-                contents = {key: data[key] for key in data.files}
-            version = int(contents["checkpoint_version"])
-            config = json.loads(str(contents["config"]))
-            meta = json.loads(str(contents["meta"]))
-            n_params = len(net.parameters)
-            params = [contents[f"param_{i}"] for i in range(n_params)]
-            arrays = {
-                name: [contents[f"{name}_{i}"] for i in range(int(contents[f"n_{name}"]))]
-                for name in ("state", "best")
-            }
-        except ModelFileError:
+            return _read_checkpoint(f, path, net)
+        except (ModelFileError, _DifferentNetworkError):
             raise
-        except Exception as exc:
+        except _FILE_ERRORS as exc:
             raise ModelFileError(
-                f"{path}: not a readable training checkpoint ({type(exc).__name__}: {exc})"
+                f"{path}: not a readable training checkpoint ({type(exc).__name__}: {_clip(str(exc))})"
             ) from exc
-    if version != CHECKPOINT_VERSION:
-        raise ModelFileError(f"{path}: checkpoint version {version} is not supported")
-    if config != net.config():
-        raise ValueError(
-            f"checkpoint {path} is for a different network: {config} (this network: {net.config()})"
-        )
+
+
+class _DifferentNetworkError(ValueError):
+    """A readable checkpoint written for another architecture or dtype."""
+
+
+#: characters of a checkpoint's ``meta`` JSON (the history grows with the epochs)
+_MAX_META_CHARS = 2**24
+#: arrays of optimizer state a checkpoint may list per parameter (Adam: two)
+_MAX_STATE_PER_PARAM = 4
+
+
+def _read_checkpoint(f: Any, path: Path, net: Sequential
+                     ) -> tuple[dict[str, Any], list[Any], dict[str, list[Any]]]:
+    start = f.read(len(_NPY_MAGIC))
+    if start.startswith(_NPY_MAGIC):
+        raise ModelFileError(f"{path}: a single .npy array, not a training checkpoint")
+    if not start.startswith(_ZIP_MAGICS):
+        raise ModelFileError(f"{path}: not a readable training checkpoint (no zip signature at the start)")
+    f.seek(0)
+    disk_size = os.fstat(f.fileno()).st_size
+    with zipfile.ZipFile(f) as zf:
+        members = _member_names(zf)
+        for key in ("checkpoint_version", "config", "meta", "n_state", "n_best"):
+            if key not in members:
+                raise ModelFileError(f"{path}: missing {key!r}; not a checkpoint written by "
+                                     "fit(checkpoint=...)")
+
+        def read(key: str, check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
+            if key not in members:
+                raise ModelFileError(f"{path}: missing {key!r}")
+            return _read_array(zf, members[key], key, path, disk_size, check)
+
+        def count(key: str, high: int) -> int:
+            def integer(dtype: np.dtype, shape: tuple[int, ...]) -> None:
+                if dtype.kind not in "iu" or shape != ():
+                    raise ModelFileError(f"{path}: {key} is not an integer")
+            value = int(read(key, integer)[()])
+            if not 0 <= value <= high:
+                raise ModelFileError(f"{path}: {key} is {value}, outside [0, {high}]")
+            return value
+
+        version = count("checkpoint_version", 2**31)
+        if version != CHECKPOINT_VERSION:
+            raise ModelFileError(f"{path}: checkpoint version {version} is not supported "
+                                 f"(this xpbackprop reads {CHECKPOINT_VERSION})")
+        config = _parse_config(read("config", lambda d, s: _check_config_header(d, s, path)), path)
+        if config != net.config():
+            raise _DifferentNetworkError(
+                f"checkpoint {path} is for a different network: {config} (this network: {net.config()})"
+            )
+        text = read("meta", lambda d, s: _check_text_header(d, s, "meta", _MAX_META_CHARS, path))
+        meta = _parse_config(text, path, key="meta")
+        target = np.dtype(net.dtype_name)
+        shapes = [tuple(p.shape) for p in net.parameters]
+
+        def param(key: str, shape: tuple[int, ...] | None) -> np.ndarray:
+            if shape is None:  # optimizer state: floats of any shape within the limits
+                def check(dtype: np.dtype, found: tuple[int, ...]) -> None:
+                    if dtype.kind != "f":
+                        raise ModelFileError(f"{path}: {key} must hold floats, got dtype {dtype}")
+            else:
+                check = functools.partial(_check_param_header, expected=shape, key=key, path=path)
+            p = read(key, check)
+            _check_param_values(p, target, key, path)
+            return p
+
+        params = [param(f"param_{i}", shape) for i, shape in enumerate(shapes)]
+        n_state = count("n_state", _MAX_STATE_PER_PARAM * len(shapes))
+        n_best = count("n_best", len(shapes))
+        if n_best not in (0, len(shapes)):
+            raise ModelFileError(f"{path}: n_best is {n_best}: the best weights are all {len(shapes)} "
+                                 "parameter arrays or none")
+        arrays = {"state": [param(f"state_{i}", None) for i in range(n_state)],
+                  "best": [param(f"best_{i}", shape) for i, shape in enumerate(shapes[:n_best])]}
     return meta, params, arrays

@@ -14,7 +14,7 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from array_api_compat import is_jax_namespace, is_writeable_array
@@ -421,6 +421,7 @@ def _restore_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, 
     from .io import read_checkpoint
 
     meta, params, arrays = read_checkpoint(path, net)
+    _check_checkpoint_meta(meta, arrays, trainer, rng, path)  # all of it, before anything changes
     mismatched = {k: (meta["fit"].get(k), v) for k, v in fit_args.items() if meta["fit"].get(k) != v}
     if mismatched:
         detail = ", ".join(f"{k}: file {a!r}, now {b!r}" for k, (a, b) in mismatched.items())
@@ -439,6 +440,70 @@ def _restore_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, 
         setattr(history, key, value)
     best_params = [to_device(a) for a in arrays["best"]] or None
     return meta["epochs_done"], meta["samples_seen"], (meta["best_loss"], best_params)
+
+
+def _check_checkpoint_meta(meta: dict[str, Any], arrays: dict[str, list[Any]], trainer: Trainer,
+                           rng: Any, path: Any) -> None:
+    """``ModelFileError`` unless ``meta`` is what :func:`_write_checkpoint` writes, consistent with
+    the file's arrays and with ``trainer`` (its optimizer's state layout), so that restoring it
+    cannot fail half-way."""
+    from .io import _REPR, ModelFileError
+
+    def bad(what: str) -> ModelFileError:
+        return ModelFileError(f"{path}: damaged checkpoint: {what}")
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def count(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def entry(container: dict[str, Any], key: str, test: Callable[[Any], bool], what: str,
+              where: str = "meta") -> Any:
+        if key not in container:
+            raise bad(f"{where} lacks {key!r}")
+        if not test(container[key]):
+            raise bad(f"{where}[{key!r}] is {_REPR.repr(container[key])}, not {what}")
+        return container[key]
+
+    epochs = entry(meta, "epochs_done", count, "a count of epochs")
+    entry(meta, "samples_seen", count, "a count of samples")
+    entry(meta, "best_loss", number, "a number")
+    entry(meta, "fit", lambda v: isinstance(v, dict), "an object")
+    schedule = entry(meta, "schedule", lambda v: isinstance(v, dict), "an object")
+    entry(schedule, "lr", lambda v: number(v) and v > 0, "a positive number", "schedule")
+    entry(schedule, "best", number, "a number", "schedule")
+    entry(schedule, "bad_epochs", count, "a count", "schedule")
+    history = entry(meta, "history", lambda v: isinstance(v, dict), "an object")
+    names = {f.name for f in fields(History)}
+    unknown = sorted(set(history) - names)
+    if unknown:
+        raise bad(f"history has unknown entries {unknown} (valid: {sorted(names)})")
+    for key in ("loss", "val_loss", "val_score", "lr"):
+        entry(history, key, lambda v: isinstance(v, list) and all(map(number, v)), "a list of numbers",
+              "history")
+    entry(history, "errors", lambda v: isinstance(v, list) and all(map(count, v)), "a list of counts",
+          "history")
+    entry(history, "stop_reason", lambda v: isinstance(v, str), "a string", "history")
+    entry(history, "best_epoch", lambda v: v is None or count(v), "an epoch number or null", "history")
+    if len(history["loss"]) != epochs:
+        raise bad(f"{len(history['loss'])} epoch losses in the history for {epochs} epochs done")
+    layout = entry(meta, "state_layout",
+                   lambda v: isinstance(v, list) and all(x is None or number(x) for x in v),
+                   "a list of numbers and nulls")
+    slots = [hasattr(s, "shape") for s in trainer.state]
+    if [x is None for x in layout] != slots:
+        raise bad(f"optimizer state laid out as {_REPR.repr(layout)}; {type(trainer.optimizer).__name__} "
+                  f"keeps {len(slots)} values, arrays at {[i for i, a in enumerate(slots) if a]}")
+    expected = [tuple(s.shape) for s in trainer.state if hasattr(s, "shape")]
+    found = [tuple(a.shape) for a in arrays["state"]]
+    if found != expected:
+        raise bad(f"optimizer state arrays of shapes {found}, where the optimizer keeps {expected}")
+    state = entry(meta, "rng", lambda v: isinstance(v, dict), "a generator state")
+    try:  # on a generator of the same kind, not the one training uses
+        type(rng.bit_generator)().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise bad(f"meta['rng'] is not a {type(rng.bit_generator).__name__} state ({exc})") from exc
 
 
 def _batches(X: Any, Y: Any, index: Any, batch: int, xp: Any) -> list[tuple[Any, Any, int]]:
