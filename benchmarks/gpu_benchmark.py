@@ -300,7 +300,7 @@ class Timed:
 
 
 def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: float,
-                    settle: float = 0.0) -> None:
+                    settle: float) -> None:
     """Warm each candidate up, then time them in rounds, rotating the order every round.
 
     A sample is ``inner`` consecutive calls (enough to last ``min_time``) followed by one
@@ -1068,7 +1068,7 @@ def build_parser() -> Parser:
         help="a configuration: batch B and layer sizes (repeatable; replaces the defaults "
         f"{', '.join(DEFAULT_CONFIGS)})",
     )
-    p.add_argument("--repeats", type=int, default=10, help="timed rounds per candidate (default 10)")
+    p.add_argument("--repeats", type=int, default=20, help="timed rounds per candidate (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="warm-up steps per candidate (default 3)")
     p.add_argument(
         "--min-time",

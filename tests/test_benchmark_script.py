@@ -1,0 +1,81 @@
+"""``benchmarks/gpu_benchmark.py`` runs every section on a tiny network and reports consistent figures.
+
+Timings never decide a test. What is checked: the script exits 0 with no section error, each
+ratio is the quotient of the medians it reports, the memory budget equals a hand count of the
+network's bytes, and every peer that ran (PyTorch eager, JAX, scikit-learn) computed the same
+first-step loss as xpbackprop from the same weights and data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "gpu_benchmark.py"
+BATCH, SIZES = 32, (12, 8, 3)
+TIMED = ("numpy", "torch", "jax", "array_api_strict", "cupy")  # the script's --backend choices
+
+
+def _run(backend: str, tmp_path: Path) -> dict:
+    out = tmp_path / "figures.json"
+    widths = ",".join(map(str, SIZES))
+    command = [
+        sys.executable, str(SCRIPT), "--backend", backend, "--all", "--json", str(out),
+        "--config", f"{BATCH}:{widths}", "--sweep-widths", widths, "--sweep-batches", "16,32",
+        "--repeats", "2", "--warmup", "1", "--min-time", "0.001", "--settle", "0", "--epoch-batches", "2",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def _quotient(ratio: float, numerator: float, denominator: float) -> None:
+    assert ratio > 0 and math.isclose(ratio, numerator / denominator, rel_tol=1e-9)
+
+
+def test_every_section_runs_and_its_figures_agree(backend, tmp_path):
+    if backend not in TIMED:
+        pytest.skip(f"gpu_benchmark.py times {', '.join(TIMED)}; {backend} is not one of them")
+    figures = _run(backend, tmp_path)
+    assert figures["errors"] == []
+    assert figures["backend"]["name"] == backend
+    sections = figures["sections"]
+
+    (main,) = sections["main"]
+    assert main["config"] == f"{BATCH}:{','.join(map(str, SIZES))}"
+    _quotient(main["ratio_floor"], main["ours"]["median_ms"], main["floor"]["median_ms"])
+    assert main["flops"] == 6 * BATCH * (12 * 8 + 8 * 3) - 2 * BATCH * 12 * 8  # no dX for the first layer
+    if main.get("torch"):
+        _quotient(main["ratio_torch"], main["ours"]["median_ms"], main["torch"]["median_ms"])
+        assert main["loss_check"]["max_rel_diff"] < 1e-5
+
+    rows = sections["sweep"]["rows"]
+    assert [row["batch"] for row in rows] == [16, 32]
+    for row in rows:
+        _quotient(row["ratio_floor"], row["ours"]["median_ms"], row["floor"]["median_ms"])
+
+    (epoch,) = sections["epoch"]
+    _quotient(epoch["ratio"], epoch["fit"]["median_ms"], epoch["steps"]["median_ms"])
+
+    (memory,) = sections["memory"]  # on NumPy, whatever backend is timed
+    params = 4 * (12 * 8 + 8 + 8 * 3 + 3)
+    assert memory["budget_bytes"] == {
+        "params": params, "grads": params, "optimizer_state": 0,
+        "activations": 4 * 2 * BATCH * (8 + 3), "batch": 4 * BATCH * (12 + 3),
+    }
+    _quotient(memory["ratio"], memory["step_peak_bytes"], memory["budget_total_bytes"])
+
+    (peers,) = sections["peers"]
+    ran = peers["peers"]
+    for name, over_ours in peers["peer_over_ours"].items():
+        _quotient(over_ours, ran[name]["median_ms"], peers["ours"]["median_ms"])
+    if ran:
+        assert peers["loss_check"]["max_rel_diff"] < 1e-5, peers["loss_check"]
