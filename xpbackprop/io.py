@@ -136,13 +136,7 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
 def _read_model(f: Any, path: Path) -> tuple[dict[str, Any], Callable[..., Sequential], list[Any]]:
     """``(config, builder, parameter arrays)`` from the open file ``f``, all checked; the
     builder makes the network given ``backend``, ``device``, ``dtype`` and ``seed``."""
-    start = f.read(len(_NPY_MAGIC))
-    if start.startswith(_NPY_MAGIC):
-        raise ModelFileError(f"{path}: a single .npy array, not a saved model")
-    if not start.startswith(_ZIP_MAGICS):
-        raise ModelFileError(f"{path}: not a readable .npz model file (no zip signature at the start)")
-    f.seek(0)
-    disk_size = os.fstat(f.fileno()).st_size
+    disk_size = _zip_size(f, path, "a saved model", ".npz model file")
     with zipfile.ZipFile(f) as zf:
         members = _member_names(zf)
         for key in ("format_version", "config"):
@@ -174,6 +168,18 @@ def _read_model(f: Any, path: Path) -> tuple[dict[str, Any], Callable[..., Seque
             _check_param_values(p, target, key, path)
             params.append(p)
     return config, build, params
+
+
+def _zip_size(f: Any, path: Path, what: str, kind: str) -> int:
+    """The size of the open file ``f`` once its first bytes say zip (``ModelFileError`` for a
+    single ``.npy`` array or anything else); ``f`` is left at its start."""
+    start = f.read(len(_NPY_MAGIC))
+    if start.startswith(_NPY_MAGIC):
+        raise ModelFileError(f"{path}: a single .npy array, not {what}")
+    if not start.startswith(_ZIP_MAGICS):
+        raise ModelFileError(f"{path}: not a readable {kind} (no zip signature at the start)")
+    f.seek(0)
+    return os.fstat(f.fileno()).st_size
 
 
 def _clip(message: str, limit: int = 500) -> str:
@@ -455,13 +461,7 @@ _MAX_STATE_PER_PARAM = 4
 
 def _read_checkpoint(f: Any, path: Path, net: Sequential
                      ) -> tuple[dict[str, Any], list[Any], dict[str, list[Any]]]:
-    start = f.read(len(_NPY_MAGIC))
-    if start.startswith(_NPY_MAGIC):
-        raise ModelFileError(f"{path}: a single .npy array, not a training checkpoint")
-    if not start.startswith(_ZIP_MAGICS):
-        raise ModelFileError(f"{path}: not a readable training checkpoint (no zip signature at the start)")
-    f.seek(0)
-    disk_size = os.fstat(f.fileno()).st_size
+    disk_size = _zip_size(f, path, "a training checkpoint", "training checkpoint")
     with zipfile.ZipFile(f) as zf:
         members = _member_names(zf)
         for key in ("checkpoint_version", "config", "meta", "n_state", "n_best"):
