@@ -146,10 +146,7 @@ def _read_model(f: Any, path: Path) -> tuple[dict[str, Any], Callable[..., Seque
         def read(key: str, check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
             return _read_array(zf, members[key], key, path, disk_size, check)
 
-        def integer(dtype: np.dtype, shape: tuple[int, ...]) -> None:
-            if dtype.kind not in "iu" or shape != ():
-                raise ModelFileError(f"{path}: format_version is not an integer")
-
+        integer = functools.partial(_check_integer_header, key="format_version", path=path)
         version = int(read("format_version", integer)[()])
         if version > FORMAT_VERSION or version < 1:
             raise ModelFileError(f"{path}: format version {version} is not supported "
@@ -373,11 +370,17 @@ def _architecture(
     return build, shapes
 
 
-def _check_param_header(dtype: np.dtype, shape: tuple[int, ...], *, expected: tuple[int, ...], key: str,
-                        path: Path) -> None:
+def _check_integer_header(dtype: np.dtype, shape: tuple[int, ...], *, key: str, path: Path) -> None:
+    if dtype.kind not in "iu" or shape != ():
+        raise ModelFileError(f"{path}: {key} is not an integer")
+
+
+def _check_param_header(dtype: np.dtype, shape: tuple[int, ...], *, expected: tuple[int, ...] | None,
+                        key: str, path: Path) -> None:
+    """Floats, of the shape ``expected`` (any shape when it is ``None``)."""
     if dtype.kind != "f":
         raise ModelFileError(f"{path}: {key} must hold finite floats, got dtype {dtype}")
-    if shape != expected:
+    if expected is not None and shape != expected:
         raise ModelFileError(f"{path}: {key} has shape {shape}; the architecture needs {expected}")
 
 
@@ -475,10 +478,7 @@ def _read_checkpoint(f: Any, path: Path, net: Sequential
             return _read_array(zf, members[key], key, path, disk_size, check)
 
         def count(key: str, high: int) -> int:
-            def integer(dtype: np.dtype, shape: tuple[int, ...]) -> None:
-                if dtype.kind not in "iu" or shape != ():
-                    raise ModelFileError(f"{path}: {key} is not an integer")
-            value = int(read(key, integer)[()])
+            value = int(read(key, functools.partial(_check_integer_header, key=key, path=path))[()])
             if not 0 <= value <= high:
                 raise ModelFileError(f"{path}: {key} is {value}, outside [0, {high}]")
             return value
@@ -498,13 +498,8 @@ def _read_checkpoint(f: Any, path: Path, net: Sequential
         shapes = [tuple(p.shape) for p in net.parameters]
 
         def param(key: str, shape: tuple[int, ...] | None) -> np.ndarray:
-            if shape is None:  # optimizer state: floats of any shape within the limits
-                def check(dtype: np.dtype, found: tuple[int, ...]) -> None:
-                    if dtype.kind != "f":
-                        raise ModelFileError(f"{path}: {key} must hold floats, got dtype {dtype}")
-            else:
-                check = functools.partial(_check_param_header, expected=shape, key=key, path=path)
-            p = read(key, check)
+            # shape None: optimizer state, floats of any shape within the limits
+            p = read(key, functools.partial(_check_param_header, expected=shape, key=key, path=path))
             _check_param_values(p, target, key, path)
             return p
 
