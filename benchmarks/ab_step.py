@@ -8,7 +8,9 @@ rounds and prints the minimum per step of each, for comparing two checkouts:
 
 Optional arguments pick configurations by index (0: 64:784,128,10;
 1: 256:784,512,512,10; 2: 1024:1024,1024,1024,1024,10; 3: 4096:64,64,64,10).
-``benchmarks/gpu_benchmark.py`` is the full benchmark; this is its quick check.
+``benchmarks/gpu_benchmark.py`` is the full benchmark; this is its quick check. Each line
+ends with that script's cross-core probe before and after the config (µs; low: the
+machine's fast state, see ``cross_core_probe``): compare runs made in the same state.
 """
 
 import os
@@ -25,6 +27,10 @@ import xpbackprop as xb
 
 CONFIGS = [(64, [784, 128, 10]), (256, [784, 512, 512, 10]),
            (1024, [1024, 1024, 1024, 1024, 10]), (4096, [64, 64, 64, 10])]
+
+# after xpbackprop: gpu_benchmark puts its own checkout first on sys.path for what it imports
+# (this directory is sys.path[0] for a script)
+from gpu_benchmark import cross_core_probe  # noqa: E402
 
 
 def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
@@ -49,6 +55,7 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
     def step() -> None:
         trainer._step(Xd, Yd)
 
+    probe = cross_core_probe()["first"]
     for f in (step, floor):
         for _ in range(3):
             f()
@@ -64,7 +71,8 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
                 f()
             times[name].append((time.perf_counter() - start) / inner)
     st, fl = min(times["step"]), min(times["floor"])
-    print(f"{batch:5d} {sizes!s:28s} step {st * 1e3:8.3f} ms  floor {fl * 1e3:8.3f} ms  ratio {st / fl:.3f}")
+    print(f"{batch:5d} {sizes!s:28s} step {st * 1e3:8.3f} ms  floor {fl * 1e3:8.3f} ms  ratio {st / fl:.3f}"
+          f"  probe {probe:.0f}/{cross_core_probe()['first']:.0f} us")
 
 
 if __name__ == "__main__":

@@ -569,6 +569,33 @@ def error_text(exc: BaseException) -> str:
 # --- sections --------------------------------------------------------------------------------
 
 
+def cross_core_probe(rounds: int = 200) -> dict[str, float]:
+    """The machine's state for the CPU rows: medians (µs) of ``W -= G`` on a 784 x 128 float32
+    ``W`` right after a product read ``W`` on every BLAS thread (``first``), and of the same pass
+    again with ``W`` now in this core's cache (``again``).
+
+    A store into lines the other cores hold costs their invalidation. On a VM that cost moves
+    with where the host runs its virtual CPUs: on the 2-core development VM ``first`` is
+    16-20 µs for stretches of 10-60 s and 60-90 µs for others (``again`` 8 µs throughout), and
+    a step's elementwise passes after its products slow alike while the products alone do
+    not (benchmarks/NOTES.md). Printed beside the main table so a run can be read.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 784), dtype=np.float32)
+    W = rng.standard_normal((784, 128), dtype=np.float32)
+    G = np.full_like(W, 1e-7)
+    first, again = [], []
+    for _ in range(rounds):
+        X @ W
+        t0 = time.perf_counter()
+        W -= G
+        t1 = time.perf_counter()
+        W -= G
+        again.append(time.perf_counter() - t1)
+        first.append(t1 - t0)
+    return {"first": statistics.median(first) * 1e6, "again": statistics.median(again) * 1e6}
+
+
 def section_main(
     args: argparse.Namespace, be: Backend, configs: list[Config], errors: list[str]
 ) -> list[dict]:
@@ -581,7 +608,9 @@ def section_main(
             torch_c = try_make(lambda: make_torch(cfg, W0, b0, data, be.where), skipped, "torch")  # noqa: B023
             if torch_c is not None:
                 cands.append(torch_c)
+            probes = [cross_core_probe()] if be.where == "cpu" else []
             run_interleaved(cands, args.warmup, args.repeats, args.min_time, args.settle)
+            probes += [cross_core_probe()] if probes else []
         except Exception as exc:
             errors.append(f"main {cfg.label}: {error_text(exc)}")
             rows.append([cfg.label, "error: " + error_text(exc)])
@@ -603,6 +632,7 @@ def section_main(
             "torch": torch_c.summary() if torch_c else None,
             "ratio_torch": t / torch_c.median if torch_c else None,
             "loss_check": loss_check([ours, torch_c] if torch_c else [ours]),
+            "cross_core_us": probes or None,
         }
         results.append(row)
         rows.append(
@@ -625,6 +655,14 @@ def section_main(
         "floor: the same products alone through the same namespace; torch: PyTorch eager on "
         f"{be.where}, same initial weights; Δloss: first-step loss, ours vs torch (relative).",
     ]
+    probed = [(r["config"], r["cross_core_us"]) for r in results if r.get("cross_core_us")]
+    if probed:
+        notes.append(
+            "cross-core probe, before/after each row: µs of a store into lines every BLAS thread "
+            "just read (cross_core_probe; low is the machine's fast state): "
+            + ", ".join(f"{label.split(':')[0]}: {p[0]['first']:.0f}/{p[-1]['first']:.0f}"
+                        for label, p in probed)
+        )
     notes += [f"{name}: skipped, {why}" for name, why in skipped.items()]
     print_table(
         f"Training step: xpbackprop[{be.name}] on {be.where}, float32, SGD lr={LR}",

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from array_api_compat import is_dask_array, is_writeable_array
 from helpers import RTOL, assert_close
 
 import xpbackprop as xb
@@ -137,6 +138,49 @@ def test_momentum_by_hand(xp):
     nesterov = _run(xp, xb.SGD(momentum=0.5, nesterov=True), [np.array([0.0])], g, lr=0.1)
     assert [float(a[0][0]) for a in classical] == pytest.approx([-0.1, -0.25], rel=1e-15)
     assert [float(a[0][0]) for a in nesterov] == pytest.approx([-0.15, -0.325], rel=1e-15)
+
+
+OPTIMIZER_CASES = {
+    "sgd": lambda: xb.SGD(),
+    "momentum": lambda: xb.SGD(momentum=0.9),
+    "nesterov": lambda: xb.SGD(momentum=0.9, nesterov=True),
+    "adam": lambda: xb.Adam(),
+}
+
+
+@pytest.mark.parametrize("lr", [0.1, -1.0], ids=["lr", "gradients-as-step"])
+@pytest.mark.parametrize("case", list(OPTIMIZER_CASES))
+def test_in_place_update_gives_the_bits_of_the_functional_one(case, lr):
+    # NumPy takes the in-place path for writeable parameters and the functional one for
+    # read-only ones: the same library, so the two must agree to the last bit. lr = -1 is
+    # the Trainer's call for SGD, whose gradients then arrive as the step -η g.
+    xp = xb.backend.namespace("numpy")
+    params, grads = _problem(5)
+    results = []
+    for writeable in (True, False):
+        opt = OPTIMIZER_CASES[case]()
+        p = [a.copy() for a in params]
+        for a in p:
+            a.flags.writeable = writeable
+        state = opt.init_state(p, xp=xp)
+        for g in grads:
+            p, state = opt.update(p, [a.copy() for a in g], state, lr, xp=xp)
+        results.append(p)
+    for in_place, functional in zip(*results):
+        np.testing.assert_array_equal(in_place, functional)
+
+
+def test_plain_sgd_writes_the_new_parameters_into_the_gradients_memory(xp):
+    # θ + u is written into the step u's own memory (benchmarks/NOTES.md): the arrays passed
+    # in as parameters keep their values, and the result is exactly θ + u
+    params, grads = _problem(6)
+    p, u = _to(xp, params), _to(xp, grads[0])
+    new, _ = xb.SGD().update(p, u, [], -1.0, xp=xp)
+    for before, arr, step, got in zip(params, p, grads[0], new):
+        np.testing.assert_array_equal(xb.to_numpy(got), before + step)
+        np.testing.assert_array_equal(xb.to_numpy(arr), before)
+    if is_writeable_array(p[0]) and not is_dask_array(p[0]):
+        assert all(got is step for got, step in zip(new, u))
 
 
 # --- Adam -----------------------------------------------------------------------------------

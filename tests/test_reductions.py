@@ -20,8 +20,8 @@ from xpbackprop._reductions import (
 )
 from xpbackprop.backend import enable_float64
 
-# shapes on both sides of row_max's switch (on NumPy a running maximum for <= 10 columns)
-SHAPES = [(1, 1), (5, 3), (64, 10), (1024, 10), (3000, 2), (2048, 11), (1500, 1)]
+# shapes on both sides of row_max's switch (on NumPy a running maximum for <= 10 columns, >= 64 rows)
+SHAPES = [(1, 1), (5, 3), (63, 10), (64, 10), (1024, 10), (3000, 2), (2048, 11), (1500, 1)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)

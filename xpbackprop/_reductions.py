@@ -58,13 +58,13 @@ def column_sum(M, /, *, xp):
 def row_max(M, /, *, xp):
     """The maximum of each row of ``M``, shape ``(N,)`` (``max(M, axis=1)``).
 
-    NumPy's reduction along a short last axis costs about 4 µs plus 40 ns a row; for a matrix
-    of at most 10 columns (the logits of a classifier) a running maximum over the columns is
-    the same numbers faster at any batch size (64 x 10: 4.2 -> 3.8 µs, 256 x 10: 12.0 -> 4.5 µs,
-    4096 x 10: 171 -> 17 µs; benchmarks/NOTES.md).
+    NumPy's reduction along a short last axis costs about 1.5 µs plus 40 ns a row; for a matrix
+    of at most 10 columns (the logits of a classifier) and at least 64 rows a running maximum
+    over the columns (about 4 µs, nearly flat) is the same numbers faster (256 x 10: 12.0 ->
+    4.5 µs, 4096 x 10: 171 -> 17 µs; below 64 rows the reduction is; benchmarks/NOTES.md).
     """
-    k = M.shape[1]
-    if not (is_numpy_namespace(xp) and k <= 10):
+    n, k = M.shape
+    if not (is_numpy_namespace(xp) and k <= 10 and n >= 64):
         return xp.max(M, axis=1)
     out = M[:, 0]
     for j in range(1, k):

@@ -5,11 +5,17 @@ parameters, gradients and state are lists of device arrays in the order of
 ``net.parameters`` (``[W1, b1, W2, b2, ...]``). Nothing here leaves the device.
 
 Where the library's arrays are writeable (NumPy, CuPy, PyTorch; checked with
-``array_api_compat.is_writeable_array``) the update happens in place: the
-parameters, the state and the gradients passed in are overwritten, which saves a
-new array and a pass per parameter per step and keeps the step's memory at one
-copy of the parameters. The in-place form applies the same operations in the same
-order as the functional one (JAX, array-api-strict), so both give the same bits.
+``array_api_compat.is_writeable_array``) the update happens in place: the state
+and the gradients passed in are overwritten, and each new parameter is written
+into the memory of its step ``u = -η g`` (plain SGD: the gradient's own; Adam: the
+step it computes), which saves a new array and a pass per parameter per step and
+keeps the step's memory at one copy of the parameters. (Writing ``θ + u`` there
+rather than into ``θ`` itself: ``θ`` was just read by every thread of the matrix
+products, and on a CPU a store into lines other cores hold costs up to 4x a
+store into the lines the step's own arithmetic left here; benchmarks/NOTES.md.)
+SGD with momentum updates ``θ`` in place. The in-place form applies the same
+operations in the same order as the functional one (JAX, array-api-strict), so both
+give the same bits: ``θ + (-η g)`` is ``θ - η g`` exactly, negation being exact.
 
 Weight decay is the L2 penalty ``weight_decay/2 · Σ ||W||²`` added to the
 loss, on weights only (not biases), as scikit-learn's ``alpha`` is:
@@ -65,8 +71,9 @@ class Optimizer:
     name = ""
     #: ``True`` when :meth:`update` is linear in ``lr · grads`` (SGD, with or without momentum):
     #: a :class:`~xpbackprop.training.Trainer` then computes the gradients already multiplied
-    #: by ``lr`` (on the output delta, the smallest array of the backward pass) and calls
-    #: ``update(..., lr=1.0)``, saving a pass over every gradient per step.
+    #: by ``-lr`` (on the output delta, the smallest array of the backward pass), so that they
+    #: arrive as the step ``u = -lr g`` itself, and calls ``update(..., lr=-1.0)``
+    #: (``θ - (-1) u = θ + u``), saving a pass over every gradient per step.
     scaled_gradients = False
 
     def init_state(self, params: Sequence[Any], /, *, xp) -> list[Any]:
@@ -120,31 +127,35 @@ class SGD(Optimizer):
         return [xp.zeros_like(p) for p in params]
 
     def apply(self, params, grads, arrays, scalars, /, *, xp):
+        # with the step u = -lr g: v ← μ v + u, θ ← θ + v (classical), θ + μ v + u (Nesterov)
         (lr,), state, mu = scalars, arrays, self.momentum
-        if _in_place(params[0]):
+        if _in_place(params[0]) and all(_in_place(g) for g in grads):
             # In place where the library allows it: the same operations in the same order
             # (so the same bits as below), without a new array per parameter per step.
-            for p, g, v in zip(params, grads, state or [None] * len(params)):
-                if lr != 1.0:  # lr = 1: the gradients arrive multiplied by the step (Trainer)
-                    g *= lr
+            new = []
+            for p, u, v in zip(params, grads, state or [None] * len(params)):
+                if lr != -1.0:  # lr = -1: the gradients arrive as the step -η g (Trainer)
+                    u *= -lr
                 if mu == 0.0:
-                    p -= g
+                    u += p  # θ + u in u's memory, which the new parameter keeps (module notes)
+                    new.append(u)
                     continue
                 v *= mu
-                v -= g
+                v += u
                 if self.nesterov:
                     p += mu * v
-                    p -= g
+                    p += u
                 else:
                     p += v
-            return params, state
-        # lr = 1: the gradients arrive multiplied by the step (inside jax.jit lr is traced: multiply)
-        steps = grads if isinstance(lr, (int, float)) and lr == 1.0 else [lr * g for g in grads]
+                new.append(p)
+            return new, state
+        # lr = -1: the gradients arrive as the step (inside jax.jit lr is traced: multiply)
+        steps = grads if isinstance(lr, (int, float)) and lr == -1.0 else [-lr * g for g in grads]
         if mu == 0.0:
-            return [p - s for p, s in zip(params, steps)], state
-        velocity = [mu * v - s for v, s in zip(state, steps)]
+            return [p + u for p, u in zip(params, steps)], state
+        velocity = [mu * v + u for v, u in zip(state, steps)]
         if self.nesterov:
-            new = [p + mu * v - s for p, v, s in zip(params, velocity, steps)]
+            new = [p + mu * v + u for p, v, u in zip(params, velocity, steps)]
         else:
             new = [p + v for p, v in zip(params, velocity)]
         return new, velocity
@@ -184,16 +195,19 @@ class Adam(Optimizer):
         b1, b2 = self.beta1, self.beta2
         if _in_place(params[0]):
             # in place, same operations in the same order as the functional form below
+            new = []
             for p, g, mi, vi in zip(params, grads, m, v):
                 mi *= b1
                 mi += (1.0 - b1) * g
                 vi *= b2
                 vi += (1.0 - b2) * (g * g)
-                p -= lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps)
-            return params, [*m, *v]
+                u = (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + self.eps)
+                u += p  # θ + u in the step's own memory (module notes)
+                new.append(u)
+            return new, [*m, *v]
         m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
         v = [b2 * vi + (1.0 - b2) * (g * g) for vi, g in zip(v, grads)]
-        new = [p - lr * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)]
+        new = [p + (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)]
         return new, [*m, *v]
 
 

@@ -148,9 +148,10 @@ class Trainer:
         """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``,
         or ``(loss, measure(A_L))`` when ``measure`` is given."""
         net, xp = self.net, self.net.xp
-        # SGD's update is linear in η·g: the output delta carries η, so the gradients arrive
-        # multiplied by it and the update skips a pass over every gradient (lr = 1 below)
-        lr = 1.0 if self.optimizer.scaled_gradients else self.lr
+        # SGD's update is linear in η·g: the output delta carries -η, so the gradients arrive as
+        # the step u = -η g itself and the update skips a pass over every gradient (lr = -1
+        # below: θ - (-1)·u = θ + u)
+        lr = -1.0 if self.optimizer.scaled_gradients else self.lr
         factor = self.lr / lr
         loss, grads, A_L = self._loss_and_gradients(X, Y, return_output=True, factor=factor)
         extra = A_L if measure is None else measure(A_L)
