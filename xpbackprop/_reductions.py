@@ -58,13 +58,14 @@ def column_sum(M, /, *, xp):
 def row_max(M, /, *, xp):
     """The maximum of each row of ``M``, shape ``(N,)`` (``max(M, axis=1)``).
 
-    NumPy's reduction along a short last axis costs about 1.5 µs plus 40 ns a row; for a matrix
-    of at most 10 columns (the logits of a classifier) and at least 64 rows a running maximum
-    over the columns (about 4 µs, nearly flat) is the same numbers faster (256 x 10: 12.0 ->
-    4.5 µs, 4096 x 10: 171 -> 17 µs; below 64 rows the reduction is; benchmarks/NOTES.md).
+    NumPy's reduction along a short last axis costs about 1.5 µs plus 40 ns a row; a running
+    maximum over the columns about 0.45 µs a column, nearly flat in the rows. So for a matrix
+    of at most 10 columns (the logits of a classifier) the running maximum is the same numbers
+    faster from 64 rows on (256 x 10: 12.0 -> 4.5 µs, 4096 x 10: 171 -> 17 µs), and at any
+    row count for at most 4 columns (4 x 3: 2.0 -> 1.4 µs; benchmarks/NOTES.md).
     """
     n, k = M.shape
-    if not (is_numpy_namespace(xp) and k <= 10 and n >= 64):
+    if not (is_numpy_namespace(xp) and k <= 10 and (n >= 64 or k <= 4)):
         return xp.max(M, axis=1)
     out = M[:, 0]
     for j in range(1, k):
@@ -76,6 +77,8 @@ def row_max(M, /, *, xp):
 #: reshaping (below it the few extra calls cost more than the loops save).
 LONG_ROW = 4096
 MIN_ELEMENTS = 1 << 15
+#: Rows at least this long run a broadcast row operand well as they are (:func:`clip_below_zero`).
+WIDE_ROW = 64
 
 
 @lru_cache(maxsize=256)
@@ -119,16 +122,20 @@ def add_row_vector(Z, b, /, *, xp):
 
 
 def clip_below_zero(Z, /, *, xp):
-    """``max(Z, 0)`` elementwise (NaN stays NaN), or ``None`` where :func:`_rows_per_long_row`
-    finds no long rows (the caller then uses its own formula).
+    """``max(Z, 0)`` elementwise (NaN stays NaN), or ``None`` where neither form below pays (the
+    caller then uses its own formula).
 
     On NumPy, ``maximum`` against a scalar runs a slow scalar loop, and against a row of zeros
     broadcast over short rows one short loop per row; against a cached row of zeros as long
-    as ``r`` rows of ``Z`` it is one fast loop per ``r`` rows (4096 x 64 float32: 59 µs for the
-    mask product ``Z ⊙ [Z > 0]``, 27-40 µs this way).
+    as ``r`` rows of ``Z`` (:func:`_rows_per_long_row`) it is one fast loop per ``r`` rows
+    (4096 x 64 float32: 59 µs for the mask product ``Z ⊙ [Z > 0]``, 27-40 µs this way). A
+    matrix without long rows but with rows of at least :data:`WIDE_ROW` elements takes the
+    broadcast row of zeros itself (64 x 128: 3.2 -> 1.8 µs, 256 x 512: 19.6 -> 16.8 µs).
     """
     r = _rows_per_long_row(Z, xp)
     if not r:
+        if is_numpy_namespace(xp) and Z.ndim == 2 and Z.shape[1] >= WIDE_ROW:
+            return xp.maximum(Z, _constant(Z, Z.shape[1], 0.0, xp))
         return None
     n_rows, n_cols = Z.shape
     zeros = _constant(Z, r * n_cols, 0.0, xp)

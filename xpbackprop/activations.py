@@ -60,10 +60,10 @@ def tanh_backward(dA, Z, A, /, *, xp):
 def relu(Z, /, *, xp):
     """A = max(Z, 0).
 
-    NumPy: ``maximum`` against a long row of zeros (:func:`~xpbackprop._reductions.clip_below_zero`)
-    where the matrix is large enough, else as Z ⊙ [Z > 0], since its maximum or clip against a
-    scalar is about 1.5x slower than the mask product. Elsewhere as ``clip(Z, 0)``, one
-    elementwise operation: PyTorch's comparison and bool-to-float cast cost 5-9x a clamp
+    NumPy: ``maximum`` against a cached row of zeros (:func:`~xpbackprop._reductions.clip_below_zero`)
+    where the matrix is large enough or its rows wide enough, else as Z ⊙ [Z > 0], since its
+    maximum or clip against a scalar is about 1.5x slower than the mask product. Elsewhere as
+    ``clip(Z, 0)``, one elementwise operation: PyTorch's comparison and bool-to-float cast cost 5-9x a clamp
     (benchmarks/NOTES.md). The values are the same (but for the sign of zero).
     """
     if not is_numpy_namespace(xp):

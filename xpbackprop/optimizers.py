@@ -129,7 +129,7 @@ class SGD(Optimizer):
     def apply(self, params, grads, arrays, scalars, /, *, xp):
         # with the step u = -lr g: v ← μ v + u, θ ← θ + v (classical), θ + μ v + u (Nesterov)
         (lr,), state, mu = scalars, arrays, self.momentum
-        if _in_place(params[0]) and all(_in_place(g) for g in grads):
+        if _in_place(params[0]) and _in_place(grads[0]):
             # In place where the library allows it: the same operations in the same order
             # (so the same bits as below), without a new array per parameter per step.
             new = []
