@@ -307,7 +307,10 @@ def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: flo
     sync; its time divided by the number of steps is one entry of ``samples``. Before each
     sample the process sleeps ``settle`` seconds, so that the worker threads the previous
     candidate left spinning (OpenBLAS's spin for up to ~0.1 s after a call, OpenMP's and
-    XLA's likewise) are asleep and do not take cores from the one being timed.
+    XLA's likewise) are asleep and do not take cores from the one being timed; then one
+    untimed call (and sync) wakes the timed candidate's own threads, as a training loop's
+    steps find them (the first 64-config step after 0.2 s idle took 820 µs, the next ones
+    250-310 µs: benchmarks/NOTES.md).
     """
     for c in cands:
         out = None
@@ -326,6 +329,7 @@ def run_interleaved(cands: list[Timed], warmup: int, repeats: int, min_time: flo
         for c in cands[k:] + cands[:k]:
             if settle > 0 and len(cands) > 1:
                 time.sleep(settle)
+                c.sync(c.step())
             enabled = gc.isenabled()
             gc.disable()
             try:
@@ -1214,7 +1218,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"timing  : {args.warmup} warm-up steps, then {args.repeats} interleaved rounds; a sample is >= "
         f"{args.min_time * 1e3:g} ms of back-to-back steps ended by a device sync, after {args.settle:g} s "
-        "idle; median and min per step"
+        "idle and one untimed step; median and min per step"
     )
     sys.stdout.flush()
 
