@@ -110,13 +110,16 @@ def check_number(
     """
     if value is None and allow_none:
         return None
-    bounds = _interval(low, high, low_open, high_open)
-    what = what or " ".join(
-        part for part in ("a finite" if not allow_infinite else "a", "number", bounds) if part
-    )
-    alternative = " or None" if allow_none else ""
+
+    def expected() -> str:  # the message's start, built only for an error (fit checks ~10 numbers)
+        bounds = _interval(low, high, low_open, high_open)
+        text = what or " ".join(
+            part for part in ("a finite" if not allow_infinite else "a", "number", bounds) if part
+        )
+        return f"{name} must be {text}{' or None' if allow_none else ''}, got"
+
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {what}{alternative}, got {_type_name(value)} {value!r}")
+        raise TypeError(f"{expected()} {_type_name(value)} {value!r}")
     v = float(value)
     ok = not math.isnan(v) and (allow_infinite or math.isfinite(v))
     if ok and low is not None:
@@ -124,7 +127,7 @@ def check_number(
     if ok and high is not None:
         ok = v < high if high_open else v <= high
     if not ok:
-        raise ValueError(f"{name} must be {what}{alternative}, got {value!r}")
+        raise ValueError(f"{expected()} {value!r}")
     return v
 
 
