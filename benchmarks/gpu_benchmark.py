@@ -612,9 +612,10 @@ def section_main(
             torch_c = try_make(lambda: make_torch(cfg, W0, b0, data, be.where), skipped, "torch")  # noqa: B023
             if torch_c is not None:
                 cands.append(torch_c)
-            probes = [cross_core_probe()] if be.where == "cpu" else []
+            probing = be.where == "cpu"  # the probe reads the CPU's state; on a GPU it means nothing
+            before = cross_core_probe() if probing else None
             run_interleaved(cands, args.warmup, args.repeats, args.min_time, args.settle)
-            probes += [cross_core_probe()] if probes else []
+            probes = [before, cross_core_probe()] if probing else None
         except Exception as exc:
             errors.append(f"main {cfg.label}: {error_text(exc)}")
             rows.append([cfg.label, "error: " + error_text(exc)])
@@ -636,7 +637,7 @@ def section_main(
             "torch": torch_c.summary() if torch_c else None,
             "ratio_torch": t / torch_c.median if torch_c else None,
             "loss_check": loss_check([ours, torch_c] if torch_c else [ours]),
-            "cross_core_us": probes or None,
+            "cross_core_us": probes,
         }
         results.append(row)
         rows.append(

@@ -408,7 +408,7 @@ class ValueChecks:
 
     def __init__(self, xp: ModuleType) -> None:
         self.xp = xp
-        self._pending: list[tuple[Any, Callable[[], Exception]]] = []
+        self._pending: list[tuple[Any, Callable[[], Exception | None]]] = []
 
     def _add(self, flag: Any, explain: Callable[[], Exception | None]) -> None:
         """``explain`` builds the exception once ``flag`` is read as true; it returns ``None``
