@@ -183,6 +183,37 @@ def test_plain_sgd_writes_the_new_parameters_into_the_gradients_memory(xp):
         assert all(got is step for got, step in zip(new, u))
 
 
+@pytest.mark.parametrize("make", [lambda: xb.SGD(), lambda: xb.SGD(momentum=0.9),
+                                  lambda: xb.SGD(momentum=0.9, nesterov=True), lambda: xb.Adam()],
+                         ids=["sgd", "momentum", "nesterov", "adam"])
+def test_an_optimizer_that_says_it_keeps_its_parameters_leaves_them_unchanged(xp, make):
+    # fit keeps the arrays themselves as its rollback point when overwrites_parameters is False:
+    # then no update may write into them (checked over several steps, with lr and with lr = -1)
+    params, grads = _problem(7)
+    opt = make()
+    p = _to(xp, params)
+    state = opt.init_state(p, xp=xp)
+    for k, g in enumerate(grads):
+        kept = [xb.to_numpy(a).copy() for a in p]
+        new, state = opt.update(p, _to(xp, g), state, 0.1 if k % 2 else -1.0, xp=xp)
+        changed = any(not np.array_equal(xb.to_numpy(a), b) for a, b in zip(p, kept))
+        if not opt.overwrites_parameters:
+            assert not changed, f"{type(opt).__name__} wrote into the parameters it was given"
+        elif is_writeable_array(p[0]) and not is_dask_array(p[0]):
+            assert changed  # the flag is not set without need (SGD with momentum: θ += v)
+        p = new
+
+
+def test_an_optimizer_of_ones_own_is_assumed_to_overwrite_its_parameters():
+    class Halve(xb.Optimizer):
+        def update(self, params, grads, state, lr, /, *, xp):
+            for p in params:
+                p *= 0.5
+            return params, state
+
+    assert Halve().overwrites_parameters
+
+
 # --- Adam -----------------------------------------------------------------------------------
 
 

@@ -54,13 +54,13 @@ def linear_net(seed=0):
     return xb.MLP([3, 5, 2], hidden="identity", output="identity", loss="mse", dtype="float64", seed=seed)
 
 
-def first_failure(lr, optimizer="sgd", batch=8):
+def first_failure(lr, optimizer="sgd", batch=8, momentum=0.0):
     """Step through the unshuffled batches with ``Trainer.step``, reading each result; return the
     number of the first step whose loss or parameters are non-finite, and the parameters and
     optimizer state just before it."""
     X, Y = regression()
     net = linear_net()
-    trainer = xb.Trainer(net, lr=lr, optimizer=optimizer)
+    trainer = xb.Trainer(net, lr=lr, optimizer=optimizer, momentum=momentum)
     starts = list(range(0, len(X), batch))
     with np.errstate(all="ignore"):
         for k in range(1, 500):
@@ -97,6 +97,20 @@ def test_divergence_keeps_the_optimizer_state_of_the_last_finite_step():
     kept = info.value.trainer.state
     assert kept[-1] == state[-1]  # Adam's step count
     assert_bitwise([xb.to_numpy(a) for a in kept[:-1]], state[:-1])  # its moments
+
+
+def test_divergence_with_momentum_keeps_the_last_finite_step():
+    # SGD with momentum writes θ += v into the parameters themselves: fit's rollback point must
+    # be a copy (Optimizer.overwrites_parameters); plain SGD and Adam above keep the arrays
+    failed, (params, state) = first_failure(0.5, momentum=0.9)
+    X, Y = regression()
+    net = linear_net()
+    with np.errstate(all="ignore"), pytest.raises(xb.DivergenceError) as info:
+        net.fit(X, Y, epochs=50, lr=0.5, batch_size=8, shuffle=False, momentum=0.9)
+    assert (info.value.epoch - 1) * 3 + info.value.step == failed
+    assert failed > 3  # past the first epoch: the rollback point is an epoch's start
+    assert_bitwise(host(net), params)
+    assert_bitwise([xb.to_numpy(a) for a in info.value.trainer.state], state)
 
 
 def test_on_divergence_warn_returns_the_history_so_far():

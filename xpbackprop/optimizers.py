@@ -75,6 +75,13 @@ class Optimizer:
     #: arrive as the step ``u = -lr g`` itself, and calls ``update(..., lr=-1.0)``
     #: (``θ - (-1) u = θ + u``), saving a pass over every gradient per step.
     scaled_gradients = False
+    #: ``True`` when :meth:`update` may write into the parameter arrays it is given (SGD with
+    #: momentum: ``θ += v``). ``fit`` copies the parameters at the start of each epoch (to roll
+    #: back a diverging one) and at the best validation epoch only then; an optimizer that returns
+    #: new arrays and leaves the ones it was given unchanged (plain SGD, Adam: the new ``θ`` is
+    #: written into the memory of the step) lets it keep the arrays themselves. ``True`` unless a
+    #: subclass says otherwise.
+    overwrites_parameters = True
 
     def init_state(self, params: Sequence[Any], /, *, xp) -> list[Any]:
         """Initial state arrays (on the parameters' device)."""
@@ -117,6 +124,11 @@ class SGD(Optimizer):
         momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+
+    @property
+    def overwrites_parameters(self) -> bool:  # type: ignore[override]
+        # without momentum the new θ is written into the memory of the step (apply, below)
+        return self.momentum != 0.0
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -170,6 +182,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    overwrites_parameters = False  # the new θ is written into the memory of the step (apply)
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)

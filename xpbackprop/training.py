@@ -144,6 +144,13 @@ class Trainer:
         X = self.net._input(X)
         return self._step(X, self.net._targets(Y, X.shape[0]))[0]
 
+    def _kept_parameters(self) -> list[Any]:
+        """The network's parameters as they are now, unchanged by later steps: copies where the
+        optimizer writes into the arrays it is given (:attr:`Optimizer.overwrites_parameters`),
+        else the arrays themselves (later steps give the network new ones)."""
+        params = self.net.parameters
+        return _snapshot(params, self.net.xp) if self.optimizer.overwrites_parameters else params
+
     def _step(self, X: Any, Y: Any, measure: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
         """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``,
         or ``(loss, measure(A_L))`` when ``measure`` is given."""
@@ -304,7 +311,7 @@ def fit(
     try:
         with interrupt:
             for epoch in range(first_epoch, epochs):
-                start = (_snapshot(net.parameters, xp), _snapshot(trainer.state, xp))
+                start = (trainer._kept_parameters(), _snapshot(trainer.state, xp))
                 by_block = shuffle == "batches"  # shuffle whole blocks of rows, not rows
                 order = batch_order(rng, -(-n // batch) if by_block else n, bool(shuffle) and batch < n)
                 index = (None if order is None or by_block
@@ -358,7 +365,7 @@ def fit(
                     history.val_score.append(val_score)
                     logs.update(val_loss=val_loss, val_score=val_score)
                     if val_loss < best[0]:
-                        best = (val_loss, _snapshot(net.parameters, xp))
+                        best = (val_loss, trainer._kept_parameters())
                         history.best_epoch = epoch + 1
                 if bar is not None:
                     bar.update(1)
@@ -553,7 +560,7 @@ def _replay_until_non_finite(trainer: Trainer, batches: list[Any], xp: Any) -> i
     loss or result is non-finite, with that step's parameters and state restored. Returns its number."""
     net = trainer.net
     for step, (Xb, Yb, _) in enumerate(batches, start=1):
-        before = (_snapshot(net.parameters, xp), _snapshot(trainer.state, xp))
+        before = (trainer._kept_parameters(), _snapshot(trainer.state, xp))
         loss_b, _ = trainer._step(Xb, Yb)
         if not bool(_all_finite([loss_b, *net.parameters], xp)):
             net._store(before[0])
