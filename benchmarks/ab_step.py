@@ -1,7 +1,9 @@
 """Quick A/B timing of the NumPy training step against its matrix products.
 
-Interleaves ``Trainer.step`` and the floor (the same products alone) for 40
-rounds and prints the minimum per step of each, for comparing two checkouts:
+Interleaves ``Trainer.step``, the floor (the same products alone) and the same step
+written out in NumPy by hand (the same passes as ours, no library code: what NumPy
+itself allows above the floor) for 40 rounds and prints the minimum per step of each,
+for comparing two checkouts:
 
     PYTHONPATH=/path/to/checkout-a python benchmarks/ab_step.py
     PYTHONPATH=/path/to/checkout-b python benchmarks/ab_step.py
@@ -25,12 +27,13 @@ import numpy as np
 
 import xpbackprop as xb
 
+LR = 0.001
 CONFIGS = [(64, [784, 128, 10]), (256, [784, 512, 512, 10]),
            (1024, [1024, 1024, 1024, 1024, 10]), (4096, [64, 64, 64, 10])]
 
 # after xpbackprop: gpu_benchmark puts its own checkout first on sys.path for what it imports
 # (this directory is sys.path[0] for a script)
-from gpu_benchmark import cross_core_probe  # noqa: E402
+from gpu_benchmark import cross_core_probe, numpy_by_hand  # noqa: E402
 
 
 def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
@@ -38,7 +41,7 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
     X = rng.normal(size=(batch, sizes[0])).astype(np.float32)
     y = rng.integers(0, sizes[-1], batch)
     net = xb.MLP(sizes, hidden="relu", seed=0)
-    trainer = xb.Trainer(net, lr=0.001)
+    trainer = xb.Trainer(net, lr=LR)
     Xd, Yd = net._input(X), net._targets(y, batch)
     Ws = [xb.to_numpy(w) for w in net.weights]
     As = [X] + [np.abs(rng.normal(size=(batch, W.shape[1]))).astype(np.float32) for W in Ws[:-1]]
@@ -55,24 +58,29 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
     def step() -> None:
         trainer._step(Xd, Yd)
 
+    by_hand = numpy_by_hand(X, np.eye(sizes[-1], dtype=np.float32)[y],
+                            [xb.to_numpy(p).copy() for p in net.parameters], LR)
+
     probe = cross_core_probe()["first"]
-    for f in (step, floor):
+    candidates = {"step": step, "floor": floor, "hand": by_hand}
+    for f in candidates.values():
         for _ in range(3):
             f()
     start = time.perf_counter()
     step()
     inner = max(1, int(0.02 / max(1e-5, time.perf_counter() - start)))
-    times: dict[str, list[float]] = {"step": [], "floor": []}
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    names = list(candidates)
     for r in range(rounds):
-        order = (("step", step), ("floor", floor)) if r % 2 else (("floor", floor), ("step", step))
-        for name, f in order:
+        for name in names[r % 3:] + names[: r % 3]:  # each first in turn
+            f = candidates[name]
             start = time.perf_counter()
             for _ in range(inner):
                 f()
             times[name].append((time.perf_counter() - start) / inner)
-    st, fl = min(times["step"]), min(times["floor"])
+    st, fl, hd = (min(times[name]) for name in names)
     print(f"{batch:5d} {sizes!s:28s} step {st * 1e3:8.3f} ms  floor {fl * 1e3:8.3f} ms  ratio {st / fl:.3f}"
-          f"  probe {probe:.0f}/{cross_core_probe()['first']:.0f} us")
+          f"  by hand {hd / fl:.3f}  probe {probe:.0f}/{cross_core_probe()['first']:.0f} us")
 
 
 if __name__ == "__main__":

@@ -397,6 +397,58 @@ def make_floor(cfg: Config, be: Backend, seed: int = 2) -> Timed:
     return Timed("floor", step, be.sync)
 
 
+def numpy_by_hand(
+    X: np.ndarray, Y: np.ndarray, params: list[np.ndarray], lr: float
+) -> Callable[[], tuple[Any, list[np.ndarray]]]:
+    """The SGD step of a ReLU network with softmax and cross-entropy written out in NumPy, with
+    the passes xpbackprop's step makes on NumPy (bias added in place, ReLU as ``maximum`` against
+    a row of zeros, its derivative as a 0/1 mask product, bias gradients and row sums as products
+    with ones, the loss from one log-sum-exp, each new parameter written into its gradient's
+    memory) and no library code around them: what NumPy itself allows above the floor.
+
+    ``params`` (``[W1, b1, ...]``, float32) are updated by the calls; a call returns the loss
+    before its update and the new parameters."""
+    n, k = Y.shape
+    ones_n, ones_k = np.ones(n, np.float32), np.ones(k, np.float32)
+    zeros = {b.shape[0]: np.zeros(b.shape[0], np.float32) for b in params[1::2]}
+    scale = np.float32(-lr / n)
+
+    def step() -> tuple[Any, list[np.ndarray]]:
+        nonlocal params
+        acts, A = [], X
+        for i in range(0, len(params), 2):
+            acts.append(A)
+            Z = A @ params[i]
+            Z += params[i + 1]
+            A = np.maximum(Z, zeros[Z.shape[1]]) if i + 2 < len(params) else Z
+        S = A - A.max(axis=1)[:, None]
+        E = np.exp(S)
+        s = E @ ones_k
+        loss = (np.log(s) @ (Y @ ones_k) - Y.reshape(-1) @ S.reshape(-1)) / n
+        D = E / s[:, None]
+        D -= Y
+        D *= scale
+        grads: list[np.ndarray] = []
+        for i in range(len(acts) - 1, -1, -1):
+            grads[:0] = [acts[i].T @ D, ones_n @ D]
+            if i:
+                dA = D @ params[2 * i].T
+                D = (acts[i] > 0).astype(np.float32)
+                D *= dA
+        for g, p in zip(grads, params):
+            g += p
+        params = grads
+        return loss, params
+
+    return step
+
+
+def make_numpy_by_hand(W0: list[np.ndarray], b0: list[np.ndarray], data: HostData) -> Timed:
+    """:func:`numpy_by_hand` from the same initial weights and batch as ours (NumPy backend only)."""
+    step = numpy_by_hand(data.X, data.Y, [p.copy() for pair in zip(W0, b0) for p in pair], LR)
+    return Timed("numpy by hand", step, lambda out: None, lambda out: float(out[0]))
+
+
 def make_torch(cfg: Config, W0: list[np.ndarray], b0: list[np.ndarray], data: HostData, where: str) -> Timed:
     """PyTorch eager: raw tensors with requires_grad, F.cross_entropy, manual SGD under no_grad."""
     torch = import_torch()
@@ -609,9 +661,9 @@ def section_main(
             data = host_data(cfg.batch, cfg.sizes)
             ours, _, W0, b0 = make_ours(cfg, be, data)
             cands = [ours, make_floor(cfg, be)]
+            hand = make_numpy_by_hand(W0, b0, data) if be.name == "numpy" else None
             torch_c = try_make(lambda: make_torch(cfg, W0, b0, data, be.where), skipped, "torch")  # noqa: B023
-            if torch_c is not None:
-                cands.append(torch_c)
+            cands += [c for c in (hand, torch_c) if c is not None]
             probing = be.where == "cpu"  # the probe reads the CPU's state; on a GPU it means nothing
             before = cross_core_probe() if probing else None
             run_interleaved(cands, args.warmup, args.repeats, args.min_time, args.settle)
@@ -634,9 +686,11 @@ def section_main(
             "tflops": cfg.flops / t / 1e12,
             "floor_tflops": cfg.flops / floor.median / 1e12,
             "ratio_floor": t / floor.median,
+            "numpy_by_hand": hand.summary() if hand else None,
+            "ratio_hand_floor": hand.median / floor.median if hand else None,
             "torch": torch_c.summary() if torch_c else None,
             "ratio_torch": t / torch_c.median if torch_c else None,
-            "loss_check": loss_check([ours, torch_c] if torch_c else [ours]),
+            "loss_check": loss_check([c for c in (ours, hand, torch_c) if c is not None]),
             "cross_core_us": probes,
         }
         results.append(row)
@@ -649,16 +703,19 @@ def section_main(
                 fmt(row["tflops"], 4),
                 fmt(floor.median * 1e3),
                 fmt(row["ratio_floor"], 2),
+                fmt(row["ratio_hand_floor"], 2) if hand else "-",
                 fmt(torch_c.median * 1e3) if torch_c else "-",
                 fmt(row["ratio_torch"], 2) if torch_c else "-",
-                f"{row['loss_check']['max_rel_diff']:.1e}" if torch_c else "-",
+                f"{row['loss_check']['max_rel_diff']:.1e}" if hand or torch_c else "-",
             ]
         )
     notes = [
         "ms/step: median over the rounds (min beside it); TFLOP/s from 2·B·n_in·n_out per product "
         "(forward, dW, dA_prev but the first layer).",
-        "floor: the same products alone through the same namespace; torch: PyTorch eager on "
-        f"{be.where}, same initial weights; Δloss: first-step loss, ours vs torch (relative).",
+        "floor: the same products alone through the same namespace; by hand: the same step written "
+        "out in NumPy with the same passes and no library code (numpy_by_hand; NumPy backend only); "
+        f"torch: PyTorch eager on {be.where}, same initial weights; Δloss: first-step loss, the "
+        "others vs ours (largest relative difference).",
     ]
     probed = [(r["config"], r["cross_core_us"]) for r in results if r.get("cross_core_us")]
     if probed:
@@ -679,6 +736,7 @@ def section_main(
             "TFLOP/s",
             "floor ms",
             "ours/floor",
+            "hand/floor",
             "torch ms",
             "ours/torch",
             "Δloss",

@@ -56,6 +56,11 @@ def test_every_section_runs_and_its_figures_agree(backend, tmp_path):
     if main.get("torch"):
         _quotient(main["ratio_torch"], main["ours"]["median_ms"], main["torch"]["median_ms"])
         assert main["loss_check"]["max_rel_diff"] < 1e-5
+    if backend == "numpy":  # the same step written out in NumPy: the same first loss, to the bit
+        _quotient(main["ratio_hand_floor"], main["numpy_by_hand"]["median_ms"], main["floor"]["median_ms"])
+        assert main["loss_check"]["first_step_loss"]["numpy by hand"] == main["ours"]["first_loss"]
+    else:
+        assert main["numpy_by_hand"] is None
 
     rows = sections["sweep"]["rows"]
     assert [row["batch"] for row in rows] == [16, 32]
@@ -81,3 +86,34 @@ def test_every_section_runs_and_its_figures_agree(backend, tmp_path):
     compared = {"ours", *(("jax.jit" if name == "jax" else name) for name in ran)}
     assert set(peers["loss_check"]["first_step_loss"]) == compared
     assert peers["loss_check"]["max_rel_diff"] < 1e-5, peers["loss_check"]
+
+
+def test_the_numpy_step_written_by_hand_gives_the_librarys_bits():
+    # the benchmark sets a NumPy step written out by hand beside ours as what NumPy itself allows:
+    # it must compute the same step, or the comparison says nothing
+    import numpy as np
+
+    import xpbackprop as xb
+
+    environ = dict(os.environ)  # the script sets its thread counts on import
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from gpu_benchmark import LR, numpy_by_hand
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+        os.environ.clear()
+        os.environ.update(environ)
+    for batch, sizes in ((32, [12, 8, 3]), (64, [20, 16, 16, 5])):
+        rng = np.random.default_rng(batch)
+        X = rng.normal(size=(batch, sizes[0])).astype(np.float32)
+        y = rng.integers(0, sizes[-1], batch)
+        net = xb.MLP(sizes, hidden="relu", seed=1)
+        by_hand = numpy_by_hand(X, np.eye(sizes[-1], dtype=np.float32)[y],
+                                [xb.to_numpy(p).copy() for p in net.parameters], LR)
+        trainer = xb.Trainer(net, lr=LR)
+        for _ in range(4):
+            loss, hand = by_hand()
+            ours = trainer.step(X, y)
+            assert float(loss) == float(ours)
+        for ours, theirs in zip(net.parameters, hand):
+            np.testing.assert_array_equal(xb.to_numpy(ours), theirs)
