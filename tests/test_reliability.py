@@ -176,6 +176,30 @@ def test_ctrl_c_keeps_the_last_completed_step_and_the_history(at):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.parametrize("kind", ["function", "ignore", "default"])
+def test_fit_puts_back_the_sigint_handler_it_found(kind):
+    X, y = data()
+    calls = []
+
+    def own(signum, frame):
+        calls.append(signum)
+
+    handler = {"function": own, "ignore": signal.SIG_IGN, "default": signal.SIG_DFL}[kind]
+    before = signal.signal(signal.SIGINT, handler)
+    try:
+        net64().fit(X, y, epochs=2, lr=0.1, batch_size=8)
+        assert signal.getsignal(signal.SIGINT) == handler
+        # and a Ctrl-C that came in the middle gives its handler back too
+        with pytest.warns(xb.TrainingInterrupted):
+            net64().fit(X, y, epochs=5, lr=0.1, batch_size=8, shuffle=False, optimizer=CtrlC(2))
+        assert signal.getsignal(signal.SIGINT) == handler
+        if kind == "function":  # it is called again: fit does not swallow later Ctrl-Cs
+            os.kill(os.getpid(), signal.SIGINT)
+            assert calls == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 # --- checkpoints -------------------------------------------------------------------------------------
 
 
