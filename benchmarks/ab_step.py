@@ -72,7 +72,7 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
     times: dict[str, list[float]] = {name: [] for name in candidates}
     names = list(candidates)
     for r in range(rounds):
-        for name in names[r % 3:] + names[: r % 3]:  # each first in turn
+        for name in names[r % len(names):] + names[: r % len(names)]:  # each first in turn
             f = candidates[name]
             start = time.perf_counter()
             for _ in range(inner):
