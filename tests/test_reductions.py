@@ -10,6 +10,7 @@ from helpers import assert_close
 
 import xpbackprop as xb
 from xpbackprop._reductions import (
+    BIAS_LONG_ROW_WIDTH,
     MIN_ELEMENTS,
     WIDE_ROW,
     _rows_per_long_row,
@@ -92,3 +93,8 @@ def test_long_rows_are_used_where_they_help_on_numpy():
     assert 64 * 128 < MIN_ELEMENTS <= 4096 * 10
     assert rows((4096, 64), array_api_strict) == 0
     assert rows((1024, 1024)) == 4
+    # the bias add takes them for narrow rows only (wider ones add a broadcast b faster)
+    bias = _rows_per_long_row(npx.zeros((4096, 64), dtype=npx.float32), npx, widest=BIAS_LONG_ROW_WIDTH)
+    assert bias == 64
+    assert BIAS_LONG_ROW_WIDTH < 256
+    assert _rows_per_long_row(npx.zeros((256, 512), dtype=npx.float32), npx, widest=BIAS_LONG_ROW_WIDTH) == 0

@@ -79,6 +79,10 @@ LONG_ROW = 4096
 MIN_ELEMENTS = 1 << 15
 #: Rows at least this long run a broadcast row operand well as they are (:func:`clip_below_zero`).
 WIDE_ROW = 64
+#: The widest rows for which :func:`add_row_vector` takes long rows: from 256 columns on, adding
+#: ``b`` broadcast is faster than adding it tiled (256 x 512 float32 right after its product,
+#: medians 19.4 against 26.6 µs; 1024 x 1024: 317 against 351 µs; benchmarks/NOTES.md).
+BIAS_LONG_ROW_WIDTH = 128
 
 
 @lru_cache(maxsize=256)
@@ -88,16 +92,19 @@ def _divisor_at_most(n: int, r: int) -> int:
     return r
 
 
-def _rows_per_long_row(M: Any, xp: Any) -> int:
+def _rows_per_long_row(M: Any, xp: Any, widest: int | None = None) -> int:
     """``r`` such that ``M`` (N, n) is best handled as ``(N/r, r·n)``; 0: leave it as it is.
 
     NumPy only, for C-contiguous matrices (where the reshape is a view) of at least
-    :data:`MIN_ELEMENTS` whose rows of ``r·n`` elements are at least 1024 long.
+    :data:`MIN_ELEMENTS` whose rows of ``r·n`` elements are at least 1024 long (and, with
+    ``widest``, whose own rows are at most that long).
     """
     if not is_numpy_namespace(xp) or M.ndim != 2:
         return 0
     n_rows, n_cols = M.shape
     if n_rows * n_cols < MIN_ELEMENTS or not M.flags.c_contiguous:
+        return 0
+    if widest is not None and n_cols > widest:
         return 0
     r = _divisor_at_most(n_rows, max(1, min(n_rows, LONG_ROW // max(n_cols, 1))))
     return r if r * n_cols >= 1024 else 0
@@ -108,11 +115,11 @@ def add_row_vector(Z, b, /, *, xp):
 
     On NumPy ``Z`` is seen as rows of ``r`` of its rows and ``b`` repeated ``r`` times: the
     same additions, in loops of thousands of elements instead of ``n`` (4096 x 64 float32:
-    39 -> 31 µs; benchmarks/NOTES.md).
+    39 -> 31 µs; benchmarks/NOTES.md), for rows of at most :data:`BIAS_LONG_ROW_WIDTH` elements.
     """
     if not is_writeable_array(Z):
         return Z + b
-    r = _rows_per_long_row(Z, xp)
+    r = _rows_per_long_row(Z, xp, widest=BIAS_LONG_ROW_WIDTH)
     if r > 1:
         long = xp.reshape(Z, (Z.shape[0] // r, r * Z.shape[1]))
         long += xp.tile(b, (r,))
