@@ -16,7 +16,7 @@ from helpers import RTOL, assert_close
 
 import xpbackprop as xb
 from xpbackprop.backend import enable_float64
-from xpbackprop.optimizers import OPTIMIZERS, SCHEDULES, Schedule, get_optimizer
+from xpbackprop.optimizers import OPTIMIZERS, SCHEDULES, SGD, Schedule, get_optimizer
 
 torch = pytest.importorskip("torch")
 
@@ -439,3 +439,15 @@ def test_trainer_steps_equal_the_update_written_from_net_gradients(xp, backend, 
                 p = [pi + vi for pi, vi in zip(p, v)]
         for got, want in zip(net.parameters, p):
             assert_close(xb.to_numpy(got), want, rtol=1e-12)
+
+
+def test_momentum_beside_an_optimizer_object_says_where_it_goes():
+    net = xb.MLP([2, 3, 2], seed=0)
+    for opt in (SGD(), xb.optimizers.Adam()):
+        with pytest.raises(ValueError, match=r"set on an optimizer object itself \(xb\.SGD\(momentum=0\.9"):
+            xb.Trainer(net, optimizer=opt, momentum=0.9)
+    with pytest.raises(ValueError, match=r"nesterov=True"):
+        xb.Trainer(net, optimizer=SGD(), nesterov=True)
+    # names keep their own message
+    with pytest.raises(ValueError, match=r"apply to optimizer='sgd', not 'adam'"):
+        xb.Trainer(net, optimizer="adam", momentum=0.9)

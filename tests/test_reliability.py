@@ -200,6 +200,19 @@ def test_fit_puts_back_the_sigint_handler_it_found(kind):
         signal.signal(signal.SIGINT, before)
 
 
+def test_ctrl_c_after_a_divergence_in_the_same_epoch_still_rolls_back():
+    # batches of 4: 6 steps an epoch; Ctrl-C comes during a step after the first non-finite one
+    failed, (params, _) = first_failure(0.5, batch=4)
+    epoch, step = (failed - 1) // 6 + 1, (failed - 1) % 6 + 1
+    assert step < 6  # the divergence and the Ctrl-C in the same epoch
+    X, Y = regression()
+    net = linear_net()
+    with np.errstate(all="ignore"), pytest.raises(xb.DivergenceError) as info:
+        net.fit(X, Y, epochs=5, lr=0.5, batch_size=4, shuffle=False, optimizer=CtrlC(failed + 1))
+    assert (info.value.epoch, info.value.step) == (epoch, step)
+    assert_bitwise(host(net), params)
+
+
 # --- checkpoints -------------------------------------------------------------------------------------
 
 
@@ -241,6 +254,84 @@ def test_resume_after_ctrl_c_mid_epoch(tmp_path):
     assert_bitwise(host(resumed), host(whole))
 
 
+def test_resuming_a_run_that_stopped_on_its_goal_trains_no_further(tmp_path):
+    X, y = data(n=30)
+    kwargs = dict(epochs=60, lr=0.5, batch_size=8, goal=0.9, shuffle=True, seed=4)
+    whole = net64()
+    whole_history = whole.fit(X, y, **kwargs)
+    assert whole_history.stop_reason == "goal" and whole_history.epochs < 60
+    # the checkpoint of every epoch: the last one is the stopping epoch's
+    path = tmp_path / "c.npz"
+    first = net64()
+    first.fit(X, y, checkpoint=path, **kwargs)
+    resumed = net64(seed=7)
+    history = resumed.fit(X, y, resume=path, **kwargs)
+    assert history.stop_reason == "goal"
+    assert history.loss == whole_history.loss
+    assert_bitwise(host(resumed), host(whole))
+    # with a lower goal the same file goes on training
+    lower = net64(seed=7).fit(X, y, resume=path, **{**kwargs, "goal": 0.5})
+    assert lower.epochs > whole_history.epochs
+
+
+def test_early_stopping_checkpoint_holds_the_restored_best_weights(tmp_path):
+    X, y = data(n=30)
+    kwargs = dict(epochs=80, lr=0.5, batch_size=8, validation_data=data(n=12, seed=9), early_stopping=True,
+                  patience=3, shuffle=False)
+    whole = net64()
+    whole_history = whole.fit(X, y, **kwargs)
+    assert whole_history.stop_reason == "early_stopping"
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, checkpoint=path, checkpoint_every=1000, **kwargs)  # only the stopping epoch's
+    resumed = net64(seed=3)
+    history = resumed.fit(X, y, resume=path, **kwargs)
+    assert history.stop_reason == "early_stopping" and history.epochs == whole_history.epochs
+    assert_bitwise(host(resumed), host(whole))
+
+
+def test_checkpoint_arguments_are_checked_before_training(tmp_path):
+    X, y = data()
+    net = net64()
+    before = host(net)
+    with pytest.raises(ValueError, match="does not exist"):
+        net.fit(X, y, epochs=2, checkpoint=tmp_path / "missing" / "c.npz")
+    with pytest.raises(ValueError, match="is a folder"):
+        net.fit(X, y, epochs=2, checkpoint=tmp_path)
+    with pytest.raises(TypeError, match="checkpoint must be a file path"):
+        net.fit(X, y, epochs=2, checkpoint=3.5)
+    with pytest.raises(TypeError, match="resume must be a file path"):
+        net.fit(X, y, epochs=2, resume=["c.npz"])
+
+    class Odd(SGD):
+        def config(self):
+            return {"name": "odd", "when": object()}
+
+    with pytest.raises(TypeError, match="cannot be written to a checkpoint"):
+        net.fit(X, y, epochs=2, optimizer=Odd(), checkpoint=tmp_path / "c.npz")
+    assert_bitwise(host(net), before)
+    assert not (tmp_path / "c.npz").exists()
+
+
+@pytest.mark.parametrize("seed, shuffle, recorded", [(np.int64(5), True, 5),
+                                                     (np.random.default_rng(5), True, "generator"),
+                                                     (5, np.True_, 5)])
+def test_checkpoints_take_numpy_seeds_and_flags(tmp_path, seed, shuffle, recorded):
+    X, y = data()
+    path = tmp_path / "c.npz"
+    history = net64().fit(X, y, epochs=2, lr=0.1, batch_size=8, seed=seed, shuffle=shuffle, checkpoint=path)
+    assert history.epochs == 2
+    with np.load(path) as f:
+        fit_args = json.loads(str(f["meta"]))["fit"]
+    assert fit_args["seed"] == recorded and fit_args["shuffle"] is True
+    # and a resumed run with the same arguments (a plain int seed) continues from it
+    if recorded == 5:
+        whole = net64()
+        whole.fit(X, y, epochs=4, lr=0.1, batch_size=8, seed=5)
+        resumed = net64(seed=1)
+        resumed.fit(X, y, epochs=4, lr=0.1, batch_size=8, seed=5, resume=path)
+        assert_bitwise(host(resumed), host(whole))
+
+
 def test_checkpoint_is_written_atomically(tmp_path, monkeypatch):
     X, y = data()
     path = tmp_path / "c.npz"
@@ -266,6 +357,9 @@ def test_resume_refuses_another_network_or_other_settings(tmp_path):
         other.fit(X, y, epochs=4, lr=0.1, batch_size=8, resume=path)
     with pytest.raises(ValueError, match="batch_size"):
         net64().fit(X, y, epochs=4, lr=0.1, batch_size=4, resume=path)
+    # the learning rate too: the file's rate would otherwise be used without a word
+    with pytest.raises(ValueError, match=r"lr: file 0\.1, now 0\.01"):
+        net64().fit(X, y, epochs=4, lr=0.01, batch_size=8, resume=path)
     with pytest.raises(xb.ModelFileError):
         bad = tmp_path / "bad.npz"
         bad.write_bytes(b"not a checkpoint")

@@ -548,14 +548,29 @@ def test_a_callback_returning_true_stops_training(xp, backend):
     assert history.stop_reason == "callback"
     assert history.epochs == 3
     assert [e for e, _ in seen] == [1, 2, 3]
+    assert calls == [1, 2, 3]  # a callback after the one that stops still sees the last epoch
     assert [loss for _, loss in seen] == history.loss
     assert_params(net, expected["params"])
 
 
 def test_a_callback_returning_a_non_true_value_does_not_stop(xp, backend):
     net, _, X, Y, _, lr = _setup("softmax-ce-mean", backend)
-    history = net.fit(X, Y, epochs=4, lr=lr, callbacks=[lambda net_, epoch, logs: None])
+    history = net.fit(X, Y, epochs=4, lr=lr, callbacks=[lambda net_, epoch, logs: None,
+                                                       lambda net_, epoch, logs: 1,
+                                                       lambda net_, epoch, logs: np.False_])
     assert history.epochs == 4 and history.stop_reason == "epochs"
+
+
+def test_a_callback_returning_a_true_boolean_array_stops(xp, backend):
+    net, _, X, Y, _, lr = _setup("softmax-ce-mean", backend)
+
+    def on_device(net_, epoch, logs):  # a 0-d boolean array of the network's library
+        return xp.asarray(logs["loss"]) > -1.0 if epoch == 2 else None
+
+    history = net.fit(X, Y, epochs=9, lr=lr, callbacks=[on_device])
+    assert history.epochs == 2 and history.stop_reason == "callback"
+    history = net.fit(X, Y, epochs=9, lr=lr, callbacks=[lambda net_, epoch, logs: np.bool_(epoch == 3)])
+    assert history.epochs == 3 and history.stop_reason == "callback"
 
 
 # --- validation metrics and predictions ---------------------------------------------------------

@@ -125,6 +125,12 @@ class Trainer:
             opt: Optimizer = SGD(momentum=momentum, nesterov=nesterov)
         else:
             if momentum or nesterov:
+                if isinstance(optimizer, Optimizer):
+                    raise ValueError(
+                        f"momentum and nesterov are set on an optimizer object itself "
+                        f"(xb.SGD(momentum=0.9, nesterov=True)), not beside one; got "
+                        f"{type(optimizer).__name__} with momentum={momentum!r}, nesterov={nesterov!r}"
+                    )
                 raise ValueError(f"momentum and nesterov apply to optimizer='sgd', not {optimizer!r}")
             opt = get_optimizer(optimizer)
         # the step's arrays are freed and allocated again each step: keep the freed heap
@@ -235,17 +241,23 @@ def fit(
       ``stop_on_zero_errors`` once an epoch misclassifies no training sample;
       with ``early_stopping`` when the loss on ``validation_data`` has not improved
       for ``patience`` epochs (the best weights are restored); when a callback
-      ``callback(net, epoch, logs)`` returns ``True``.
+      ``callback(net, epoch, logs)`` returns ``True`` (or a 0-d boolean array holding true;
+      every callback is still called for that epoch).
     - a non-finite loss or parameter stops training: the epoch is replayed step by step
       from its start to find the step that failed, the network keeps the parameters and
       optimizer state from just before it, and :class:`DivergenceError` says which epoch and
       step (``on_divergence="warn"``: a :class:`DivergenceWarning` and the history so far).
     - Ctrl-C lets the running step finish, then returns the history of the completed epochs
-      (``stop_reason="interrupted"``, with a :class:`TrainingInterrupted` warning).
+      (``stop_reason="interrupted"``, with a :class:`TrainingInterrupted` warning); if a step of
+      the cut epoch had diverged, that is handled as above instead.
     - ``checkpoint=path`` writes the network, optimizer state, schedule, the shuffling
-      generator's state and the history every ``checkpoint_every`` epochs (atomically);
+      generator's state and the history every ``checkpoint_every`` epochs and at the epoch
+      where training stops (atomically; the folder must exist);
       ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
-      with exactly the weights of an uninterrupted one (``epochs`` counts the whole run).
+      with exactly the weights of an uninterrupted one (``epochs`` counts the whole run; the
+      other settings, ``lr`` included, must be those of the run that wrote it). A run that
+      stopped on ``goal``, zero errors or early stopping, and would stop there again with the
+      arguments given, trains no further; one stopped by a callback or Ctrl-C goes on.
     - bad arguments raise ``TypeError`` (wrong type) or ``ValueError`` (bad value, shape, NaN or
       infinity, labels, device) before anything changes (:mod:`xpbackprop.validation`).
     """
@@ -285,6 +297,8 @@ def fit(
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"callbacks must be callables callback(net, epoch, logs), got {cb!r}")
+    _check_checkpoint_path("checkpoint", checkpoint, writing=True)
+    _check_checkpoint_path("resume", resume, writing=False)
     # The data, converted and checked once: structure first, then NaN/inf and label ranges
     # of X, Y, X_val, Y_val in one host read. Nothing has changed yet (nor the generator's state).
     checks = validation.ValueChecks(net.xp)
@@ -307,12 +321,23 @@ def fit(
     history = History()
     best: tuple[float, Any] = (math.inf, None)
     samples_seen, first_epoch = 0, 0
-    fit_args = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed,
-                "optimizer": trainer.optimizer.config(), "schedule": schedule, "n": n}
+    # the settings a resumed run must share with the one that wrote the checkpoint, as JSON values
+    fit_args = {"batch_size": batch_size, "shuffle": shuffle if isinstance(shuffle, str) else bool(shuffle),
+                "seed": _seed_record(seed), "optimizer": trainer.optimizer.config(), "schedule": schedule,
+                "n": n, "lr": float(lr), "weight_decay": float(weight_decay), "power_t": float(power_t),
+                "n_iter_no_change": int(n_iter_no_change), "tol": float(tol)}
+    if checkpoint is not None:
+        _check_json("the training settings a checkpoint records", fit_args)
     if resume is not None:
         first_epoch, samples_seen, best = _restore_checkpoint(
             resume, net, trainer, sched, rng, history, fit_args
         )
+        # a run that had stopped there (goal, zero errors, early stopping) and would stop there
+        # again with these arguments trains no further, as the uninterrupted run did not; one
+        # stopped by a callback or Ctrl-C goes on (that is what resuming it is for)
+        if history.epochs and history.stop_reason and history.stop_reason == _stop_test(
+                history, goal, stop_on_zero_errors, early_stopping, patience, asked=False, interrupted=False):
+            return history
     bar = _progress_bar(epochs) if progress else None
     if bar is not None and first_epoch:
         bar.update(first_epoch)
@@ -330,22 +355,23 @@ def fit(
                 if by_block and order is not None:
                     batches = [batches[k] for k in order.tolist()]
                 total, errors, steps = _run_epoch(trainer, batches, mean, stop_on_zero_errors, interrupt)
-                if interrupt.requested and steps < len(batches):
-                    history.stop_reason = "interrupted"
-                    _warn_interrupted(epoch, steps)
-                    break
-                samples_seen += n
-                # the one read per epoch: the loss, the errors, and whether every parameter is finite
-                summary = [total / n if mean else total, _all_finite(net.parameters, xp)]
-                if errors is not None:
-                    summary.append(errors)
-                values = _backend.to_numpy(xp.stack([xp.astype(v, net.dtype) for v in summary]))
-                epoch_loss = float(values[0])
-                if not (math.isfinite(epoch_loss) and values[1] == 1):
+                cut = steps < len(batches)  # Ctrl-C ended the epoch after `steps` steps
+                if cut:
+                    # the steps that ran must not have diverged either (one read)
+                    finite = bool(_all_finite([total, *net.parameters], xp))
+                else:
+                    # the one read per epoch: the loss, the errors, and whether every parameter is finite
+                    summary = [total / n if mean else total, _all_finite(net.parameters, xp)]
+                    if errors is not None:
+                        summary.append(errors)
+                    values = _backend.to_numpy(xp.stack([xp.astype(v, net.dtype) for v in summary]))
+                    epoch_loss = float(values[0])
+                    finite = math.isfinite(epoch_loss) and values[1] == 1
+                if not finite:
                     # back to the epoch's start, then step by step to the last finite step
                     net._store(start[0])
                     trainer.state = start[1]
-                    failed = _replay_until_non_finite(trainer, batches, xp)
+                    failed = _replay_until_non_finite(trainer, batches[:steps], xp)
                     message = (
                         f"training diverged in epoch {epoch + 1}, step {failed}: the loss or a "
                         f"parameter became non-finite. The network keeps the parameters and optimizer "
@@ -357,6 +383,11 @@ def fit(
                     warnings.warn(message, DivergenceWarning, stacklevel=2)
                     history.stop_reason = "diverged"
                     break
+                if cut:
+                    history.stop_reason = "interrupted"
+                    _warn_interrupted(epoch, steps)
+                    break
+                samples_seen += n
                 history.loss.append(epoch_loss)
                 history.lr.append(sched.lr)
                 logs: dict[str, float] = {"loss": epoch_loss}
@@ -380,26 +411,22 @@ def fit(
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
                 sched.epoch_end(epoch_loss, samples_seen)
-                if checkpoint is not None and (epoch + 1) % checkpoint_every == 0:
+                # every callback sees every epoch, also when an earlier one asks to stop
+                asked = [_asks_to_stop(cb(net, epoch + 1, dict(logs))) for cb in callbacks]
+                stop = _stop_test(history, goal, stop_on_zero_errors, early_stopping, patience,
+                                  asked=any(asked), interrupted=interrupt.requested)
+                if stop == "early_stopping":
+                    net._store(best[1])
+                if stop:
+                    history.stop_reason = stop
+                # the checkpoint of the last epoch is written when training stops too, with its
+                # reason: a run resumed from it stops where the uninterrupted one did
+                if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop):
                     _write_checkpoint(checkpoint, net, trainer, sched, rng, history, best,
                                       epoch + 1, samples_seen, fit_args)
-                if goal is not None and epoch_loss < goal:
-                    history.stop_reason = "goal"
-                    break
-                if stop_on_zero_errors and history.errors[-1] == 0:
-                    history.stop_reason = "zero_errors"
-                    break
-                if any(cb(net, epoch + 1, dict(logs)) is True for cb in callbacks):
-                    history.stop_reason = "callback"
-                    break
-                stale = epoch + 1 - (history.best_epoch or epoch + 1)
-                if early_stopping and stale >= patience:
-                    net._store(best[1])
-                    history.stop_reason = "early_stopping"
-                    break
-                if interrupt.requested:
-                    history.stop_reason = "interrupted"
+                if stop == "interrupted":
                     _warn_interrupted(epoch + 1, None)
+                if stop:
                     break
             else:
                 history.stop_reason = "epochs"
@@ -521,6 +548,68 @@ def _check_checkpoint_meta(meta: dict[str, Any], arrays: dict[str, list[Any]], t
         type(rng.bit_generator)().state = state
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
         raise bad(f"meta['rng'] is not a {type(rng.bit_generator).__name__} state ({exc})") from exc
+
+
+def _stop_test(history: History, goal: float | None, zero_errors: bool, early_stopping: bool,
+               patience: int, *, asked: bool, interrupted: bool) -> str:
+    """Why training stops after the last epoch in ``history`` (``""``: it goes on)."""
+    epoch = history.epochs
+    if goal is not None and history.loss[-1] < goal:
+        return "goal"
+    if zero_errors and history.errors and history.errors[-1] == 0:
+        return "zero_errors"
+    if asked:
+        return "callback"
+    if early_stopping and epoch - (history.best_epoch or epoch) >= patience:
+        return "early_stopping"
+    return "interrupted" if interrupted else ""
+
+
+def _asks_to_stop(result: Any) -> bool:
+    """Whether a callback's return value asks ``fit`` to stop: ``True``, or a 0-d boolean array
+    holding true (``numpy.bool_``, a 0-d tensor); anything else (``None``, numbers, other
+    objects) lets training go on."""
+    if result is True:
+        return True
+    dtype = getattr(result, "dtype", None)
+    return dtype is not None and getattr(result, "ndim", None) == 0 and "bool" in str(dtype) and bool(result)
+
+
+def _seed_record(seed: Any) -> Any:
+    """``seed`` as a checkpoint records it: ``None``, a Python int, or ``"generator"`` for a
+    generator (whose state the checkpoint keeps as the shuffling generator's)."""
+    if seed is None:
+        return None
+    return "generator" if hasattr(seed, "bit_generator") or hasattr(seed, "generate_state") else int(seed)
+
+
+def _check_json(what: str, value: Any) -> None:
+    """``TypeError`` unless ``value`` can be written as JSON (checked before training starts)."""
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} cannot be written to a checkpoint ({exc}): {value!r}") from exc
+
+
+def _check_checkpoint_path(name: str, path: Any, *, writing: bool) -> None:
+    """``checkpoint``/``resume``: ``None`` or a path (``str``, ``os.PathLike``); a checkpoint to
+    write needs an existing folder and must not name a folder itself."""
+    if path is None:
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a file path (str or os.PathLike), got {type(path).__name__} {path!r}"
+        )
+    if not writing:
+        return
+    target = os.fspath(path)
+    if os.path.isdir(target):
+        raise ValueError(f"{name}={target!r} is a folder; give a file path inside it")
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{name}={target!r}: its folder {folder!r} does not exist")
 
 
 def _batches(X: Any, Y: Any, index: Any, batch: int, xp: Any) -> list[tuple[Any, Any, int]]:
