@@ -386,6 +386,8 @@ BAD = [
     (["train", "xor", "--epochs", "0"], 2, "expected a positive integer"),
     (["train", "xor", "--lr", "-1"], 2, "expected a finite number > 0"),
     (["train", "xor", "--test-size", "1.5"], 2, "expected a fraction in [0, 1)"),
+    (["train", "xor", "--seed", "-1"], 2, "argument --seed: expected a non-negative integer, got -1"),
+    (["train", "xor", "--seed", "x"], 2, "argument --seed: expected a non-negative integer, got 'x'"),
     (["predict", "{missing}", "{csv}"], 1, "missing.csv"),
     (["predict", "{not_model}", "{csv}"], 1, "not_model.npz"),
     (["predict", "{csv}", "{csv}"], 1, "xor.csv"),
@@ -418,3 +420,123 @@ def test_an_unavailable_backend_is_one_line(capsys):
     rc, _, err = run(capsys, ["train", "xor", "--backend", missing[0]])
     assert rc == 1
     assert err.count("\n") == 1 and f"backend {missing[0]!r} cannot run here" in err
+
+
+@pytest.mark.parametrize("label", ["nan", "inf", "-inf", "1e400"])
+def test_regression_names_a_label_that_is_not_a_finite_number(tmp_path, capsys, label):
+    path = tmp_path / "labels.csv"
+    path.write_text(f"a,b,y\n1,2,5\n3,4,{label}\n5,6,7\n1,1,2\n")
+    rc, out, err = run(capsys, ["train", str(path), "--task", "regression", "--epochs", "1", "--no-progress"])
+    assert rc == 1 and out == ""
+    assert err == (f"xpbackprop: error: {path}: regression needs numeric labels, got {label!r} "
+                   "(data row 2), which is not a finite number\n")
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "logistic", "softmax"])
+def test_regression_with_a_classifier_output_is_refused_before_training(tmp_path, capsys, output):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    npz = tmp_path / "r.npz"
+    np.savez(npz, X=X, y=1 / (1 + np.exp(-X[:, 0])))
+    model = tmp_path / "m.npz"
+    rc, out, err = run(capsys, ["train", str(npz), "--task", "regression", "--output", output,
+                                "--epochs", "1", "--no-progress", "--save", str(model)])
+    assert rc == 1 and out == ""  # nothing trained, nothing reported
+    assert err.count("\n") == 1 and "--task regression" in err and f"--output {output!r}" in err, err
+    assert not model.exists()
+    # the same data as regression with the default (identity) output reports R², not accuracy
+    rc, out, err = run(capsys, ["train", str(npz), "--task", "regression", "--epochs", "1", "--no-progress"])
+    assert rc == 0, err
+    assert "train R²" in out and "accuracy" not in out
+
+
+@pytest.fixture(scope="module")
+def xor_model(tmp_path_factory):
+    """A model with 2 inputs (xor, one epoch), saved."""
+    model = tmp_path_factory.mktemp("xor") / "xor.npz"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["train", "xor", "--epochs", "1", "--no-progress", "--save", str(model)]) == 0
+    return model
+
+
+@pytest.mark.parametrize("with_y", [True, False])
+def test_predict_on_an_npz_one_column_too_wide_reports_the_width(xor_model, tmp_path, capsys, with_y):
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    npz = tmp_path / "wide.npz"
+    np.savez(npz, X=X, **({"y": (X[:, 0] > 0).astype(int)} if with_y else {}))
+    rc, out, err = run(capsys, ["predict", str(xor_model), str(npz)])
+    assert rc == 1 and out == ""
+    # one line: no claim that a column is read as labels, no advice of --label-column (refused for .npz)
+    assert err == f"xpbackprop: error: {npz}: 'X' has 3 columns, but the model {xor_model} takes 2 features\n"
+
+
+def test_predict_on_a_csv_one_column_too_wide_reads_the_last_as_labels(xor_model, tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    path = tmp_path / "wide.csv"
+    path.write_text("".join(f"{float(a)!r},{float(b)!r},{int(a > 0)}\n" for a, b in X))
+    rc, out, err = run(capsys, ["predict", str(xor_model), str(path)])
+    assert rc == 0, err
+    assert "the last column ('2') is read as labels" in err
+    assert [int(v) for v in out.splitlines()[1:]] == xb.to_numpy(xb.load(xor_model).predict(X)).tolist()
+
+
+# --- writing files ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_train_refuses_an_unwritable_target_before_training(tmp_path, capsys, option):
+    if option == "--plot":
+        pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
+    suffix = ".npz" if option == "--save" else ".png"
+    missing = tmp_path / "nodir" / f"out{suffix}"
+    rc, out, err = run(capsys, ["train", "xor", "--epochs", "1", "--no-progress", option, str(missing)])
+    assert rc == 1 and out == ""  # refused before the training run
+    assert err.count("\n") == 1 and repr(str(missing)) in err and "no such directory" in err, err
+    rc, out, err = run(capsys, ["train", "xor", "--epochs", "1", "--no-progress", option, str(tmp_path)])
+    assert rc == 1 and out == ""
+    assert err == f"xpbackprop: error: [Errno 21] a directory, not a file to write: {str(tmp_path)!r}\n"
+    assert list(tmp_path.iterdir()) == []  # no temporary file left
+
+
+def test_predict_output_onto_a_directory_names_it(xor_model, xor_csv, tmp_path, capsys):
+    folder = tmp_path / "outdir"
+    folder.mkdir()
+    rc, out, err = run(capsys, ["predict", str(xor_model), str(xor_csv), "--label-column", "label",
+                                "-o", str(folder)])
+    assert rc == 1 and out == ""
+    assert err == f"xpbackprop: error: [Errno 21] a directory, not a file to write: {str(folder)!r}\n"
+    assert list(folder.iterdir()) == []
+
+
+def test_saving_into_a_missing_folder_or_onto_a_directory_names_the_target(tmp_path):
+    net = xb.MLP([2, 2], seed=0)
+    missing = tmp_path / "nodir" / "m.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        xb.save(net, missing)
+    assert info.value.filename == str(missing) and str(tmp_path / "nodir") in str(info.value)
+    with pytest.raises(IsADirectoryError) as info:
+        xb.save(net, tmp_path)
+    assert info.value.filename == str(tmp_path)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    with pytest.raises(NotADirectoryError) as info:
+        xb.save(net, plain / "m.npz")
+    assert info.value.filename == str(plain / "m.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]  # no temporary file left
+
+
+def test_saving_onto_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    old, new = xb.MLP([2, 2], seed=0), xb.MLP([2, 2], seed=1)
+    target = tmp_path / "real_v1.npz"
+    xb.save(old, target)
+    link = tmp_path / "current.npz"
+    link.symlink_to("real_v1.npz")
+    xb.save(new, link)
+    assert link.is_symlink() and os.readlink(link) == "real_v1.npz"
+    np.testing.assert_array_equal(xb.to_numpy(xb.load(target).weights[0]), xb.to_numpy(new.weights[0]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.npz", "real_v1.npz"]
+    # a link to a file not there yet: the file is created where the link points
+    dangling = tmp_path / "next.npz"
+    dangling.symlink_to("real_v2.npz")
+    xb.save(old, dangling)
+    assert dangling.is_symlink() and (tmp_path / "real_v2.npz").is_file()

@@ -195,3 +195,14 @@ def test_shape_lines_match_the_arrays_on_each_backend(xp, backend):
     bounds = [(0, 2), (2, 3), (3, 5), (5, 7)]
     assert shown == [(fmt(actual[a]), fmt(actual[b])) for a, b in bounds]
     assert shown[0] == ("N, 1, 6", "N, 2, 4")
+
+
+def test_an_input_shape_that_does_not_fit_names_the_layer_and_its_reason():
+    net = xb.Sequential([xb.Conv1D(2, 3, 2), xb.Activation("relu"), xb.Flatten(), xb.Dense(12, 1)],
+                        loss="mse")
+    # (2, 7): the convolution gives (3, 6), flattened 18 features, where Dense(12, 1) needs 12
+    with pytest.raises(ValueError) as info:
+        net.summary(input_shape=(2, 7))
+    message = str(info.value)
+    assert message.startswith("input_shape (2, 7) does not fit the network's layers")
+    assert "layers[3]" in message and "expects 12 input features" in message and "(18,)" in message

@@ -22,7 +22,7 @@ import numpy as np
 import xpbackprop as xb
 
 from . import datasets
-from ._files import write_atomically
+from ._files import check_target, write_atomically
 from .backend import backend_unavailable_reason
 
 __all__ = ["fold_standardization", "main"]
@@ -79,6 +79,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
     return value
 
 
@@ -156,7 +166,7 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=list(xb.BACKENDS), default="numpy", help="default numpy")
     parser.add_argument("--device", default=None, help="a device of the backend (cuda, cuda:1, 0, gpu)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="default float32")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
                         help="seeds the split, the initial weights and the batch order (default 0)")
     parser.add_argument("--test-size", type=_test_size, default=0.25,
                         help="held-out fraction, stratified by class (default 0.25; 0: none)")
@@ -267,8 +277,11 @@ def _encode_labels(y: np.ndarray, task: str, source: str) -> tuple[np.ndarray, i
     """
     if task == "regression":
         if y.dtype.kind not in "biuf":
-            bad = next(v for v in y if datasets._number(str(v)) is None)
-            raise CommandError(f"{source}: regression needs numeric labels, got {bad!r}")
+            for row, value in enumerate(y):
+                number = datasets._number(str(value))
+                if number is None or not math.isfinite(number):
+                    raise CommandError(f"{source}: regression needs numeric labels, got {str(value)!r} "
+                                       f"(data row {row + 1}), which is not a finite number")
         return y.astype(np.float64).reshape(-1, 1), 1, None
     if y.dtype.kind == "f" and np.all(y == np.round(y)) and y.min() >= 0 and y.max() <= _MAX_IDENTITY_LABEL:
         labels = y.astype(np.int64)
@@ -344,6 +357,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .plot import require_matplotlib
 
         require_matplotlib()
+    # a file that cannot be written is refused now, not after the training run
+    for target in (args.save, args.plot):
+        if target is not None:
+            check_target(target)
     name, X, y, kind = _load_training_data(args)
     defaults = DEFAULTS[kind]
     hidden = defaults["hidden"] if args.hidden is None else args.hidden
@@ -381,6 +398,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     net = xb.MLP(sizes, hidden=hidden_acts if hidden else [], output=output, loss=loss,
                  backend=args.backend, device=_device(args.backend, args.device), dtype=args.dtype,
                  seed=args.seed)
+    if regression and net.is_classifier:
+        raise CommandError(
+            f"--task regression needs an output that gives values, not classes: --output {output!r} "
+            "is a classifier's (its predictions are labels, its score accuracy); use identity (the "
+            "default for regression) or, for targets in a range, tanh"
+        )
     split_text = (f"{len(train_idx)} train / {len(test_idx)} test "
                   f"({'stratified, ' if not regression else ''}seed {args.seed})")
     what = "regression" if regression else _describe_labels(classes, n_out)
@@ -430,13 +453,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     net = xb.load(args.model, backend=args.backend, device=_device(args.backend, args.device))
     first = net.param_layers[0]
     n_in = first.n_in if isinstance(first, xb.Dense) else None
+    if args.output is not None:
+        check_target(args.output)
     label_column: str | int | None = args.label_column
+    csv = args.data.suffix.lower() == ".csv"
     table = datasets.load_table(args.data, label_column)
-    if label_column is None and n_in is not None and table.X.shape[1] == n_in + 1:
+    # a CSV file with one column more than the model has inputs holds the labels in its last
+    # column; an .npz file's labels are its array 'y', never a column of 'X'
+    if csv and label_column is None and n_in is not None and table.X.shape[1] == n_in + 1:
         table = datasets.load_table(args.data, "last")
         print(f"xpbackprop: {args.data} has {n_in + 1} columns and the model {n_in} inputs: "
               f"the last column ({table.label!r}) is read as labels", file=sys.stderr)
     if n_in is not None and table.X.shape[1] != n_in:
+        if not csv:
+            raise CommandError(f"{args.data}: 'X' has {table.X.shape[1]} columns, but the model "
+                               f"{args.model} takes {n_in} features")
         raise CommandError(
             f"{args.data}: {table.X.shape[1]} feature columns, but the model {args.model} takes {n_in} "
             "(choose the label column with --label-column)"

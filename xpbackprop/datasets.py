@@ -108,9 +108,17 @@ def _number(text: str) -> float | None:
 
 
 def _load_csv(path: Path, label_column: str | int | None) -> Table:
+    # each row with the number of its (last) line in the file: blank lines are skipped, not
+    # counted away, so that messages cite the line an editor shows
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [row for row in csv.reader(f) if row and any(field.strip() for field in row)]
+            reader = csv.reader(f)
+            for row in reader:
+                if row and any(field.strip() for field in row):
+                    rows.append(row)
+                    line_numbers.append(reader.line_num)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a text CSV file ({exc})") from exc
     except csv.Error as exc:
@@ -118,16 +126,16 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
     if not rows:
         raise ValueError(f"{path}: the file holds no rows")
     # a header: a first row with text where the second row has numbers (text labels in the same
-    # column of both rows are data)
+    # column of both rows are data); an empty field is a missing value, not text
     def text_columns(row: list[str]) -> set[int]:
-        return {c for c, field in enumerate(row) if _number(field) is None}
+        return {c for c, field in enumerate(row) if field.strip() and _number(field) is None}
 
     first_text = text_columns(rows[0])
     header = bool(first_text) and (len(rows) == 1 or first_text != text_columns(rows[1]))
     width = len(rows[0])
     columns = [name.strip() for name in rows[0]] if header else [str(i) for i in range(width)]
     body = rows[1:] if header else rows
-    first_line = 2 if header else 1
+    lines = line_numbers[1:] if header else line_numbers
     if not body:
         raise ValueError(f"{path}: the file has a header but no data rows")
     label = _label_index(path, columns, label_column)
@@ -136,7 +144,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
     for r, row in enumerate(body):
         if len(row) != width:
             raise ValueError(
-                f"{path}: line {first_line + r} has {len(row)} fields, the "
+                f"{path}: line {lines[r]} has {len(row)} fields, the "
                 f"{'header' if header else 'first row'} {width}"
             )
         j = 0
@@ -147,7 +155,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
             value = _number(field)
             if value is None or not math.isfinite(value):
                 what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a finite number"
-                raise ValueError(f"{path}: line {first_line + r}, column {columns[c]!r}: {what}")
+                raise ValueError(f"{path}: line {lines[r]}, column {columns[c]!r}: {what}")
             X[r, j] = value
             j += 1
     if X.shape[1] == 0:
@@ -158,7 +166,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
         if any(not v for v in labels):
             r = labels.index("")
             raise ValueError(
-                f"{path}: line {first_line + r}, label column {columns[label]!r}: an empty field"
+                f"{path}: line {lines[r]}, label column {columns[label]!r}: an empty field"
             )
         if all(v is not None and math.isfinite(v) for v in numbers):
             y = np.asarray(numbers, dtype=np.float64)
@@ -196,21 +204,28 @@ def _load_npz(path: Path, label_column: str | int | None) -> Table:
         raise ValueError(
             f"{path}: a label column applies to CSV files; an .npz file holds arrays 'X' and 'y'"
         )
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            names = list(data.files)
-            if "X" not in names:
-                raise ValueError(f"{path}: no array 'X' (its arrays are {names})")
-            X = np.asarray(data["X"])
-            y = None
-            if label_column is not None:
-                if "y" not in names:
-                    raise ValueError(f"{path}: no array 'y' of labels (its arrays are {names})")
-                y = np.asarray(data["y"])
-    except ValueError:
-        raise
-    except Exception as exc:  # zipfile, pickle refusal, truncated data
-        raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    # NumPy's and zipfile's errors (pickled or object arrays refused, a damaged or truncated zip)
+    # are wrapped to name the file; the missing arrays are reported after the file is closed.
+    # Our own handle: NumPy leaves its own open when the zip is damaged.
+    X = y = None
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip's first header, or an empty zip's end
+            raise ValueError(f"{path}: not an .npz file (a zip archive of arrays); it begins {head!r}")
+        f.seek(0)
+        try:
+            with np.load(f, allow_pickle=False) as data:
+                names = list(data.files)
+                if "X" in names:
+                    X = np.asarray(data["X"])
+                    if label_column is not None and "y" in names:
+                        y = np.asarray(data["y"])
+        except Exception as exc:
+            raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from exc
+    if X is None:
+        raise ValueError(f"{path}: no array 'X' (its arrays are {names})")
+    if label_column is not None and y is None:
+        raise ValueError(f"{path}: no array 'y' of labels (its arrays are {names})")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(
             f"{path}: 'X' must be a non-empty 2-d array (samples × features), got shape {X.shape}"
@@ -244,15 +259,19 @@ def split(
     """``(train_index, test_index)``, sorted, from a seeded permutation of ``range(n)``.
 
     With class ``labels`` the split is stratified: each class gives ``round(test_size · count)``
-    samples to the test part (and keeps at least one for training). ``test_size`` lies in
-    ``[0, 1)``; 0 gives an empty test part.
+    samples to the test part (and keeps at least one for training). Without, ``round(test_size · n)``
+    samples go to the test part, at least one and at most ``n - 1`` (``n < 2`` rows cannot be split:
+    ``ValueError``). ``test_size`` lies in ``[0, 1)``; 0 gives an empty test part.
     """
     if not 0.0 <= test_size < 1.0:
         raise ValueError(f"test size must lie in [0, 1), got {test_size}")
+    if labels is None and test_size > 0 and n < 2:
+        raise ValueError(f"test size {test_size} needs at least 2 rows (one to train on, one to test), "
+                         f"got {n}")
     rng = np.random.default_rng(seed)
     if labels is None:
         order = rng.permutation(n)
-        k = round(test_size * n)
+        k = min(max(round(test_size * n), 1), n - 1) if test_size > 0 else 0
         test = order[:k]
     else:
         test_parts = []

@@ -28,30 +28,31 @@ def _shape_text(shape: tuple[int, ...] | None) -> str:
 def _sample_shapes(layers: list[Layer], input_shape: tuple[int, ...] | None) -> list[tuple[int, ...] | None]:
     """One sample's shape before each layer and after the last (None where the layers do not fix it)."""
 
-    def chain(start: tuple[int, ...]) -> list[tuple[int, ...]] | None:
+    def chain(start: tuple[int, ...]) -> tuple[list[tuple[int, ...]] | None, str]:
+        """``(shapes, "")``, or ``(None, the reason)`` where a layer does not take its input."""
         shapes = [start]
-        try:
-            for layer in layers:
+        for number, layer in enumerate(layers):
+            try:
                 shapes.append(tuple(layer.output_shape(shapes[-1])))
-        except ValueError:
-            return None
-        return shapes
+            except ValueError as exc:
+                return None, f"at layers[{number}], {exc}"
+        return shapes, ""
 
     if input_shape is not None:
-        shapes = chain(tuple(input_shape))
+        shapes, reason = chain(tuple(input_shape))
         if shapes is None:
-            raise ValueError(f"input_shape {tuple(input_shape)} does not fit the network's layers")
+            raise ValueError(f"input_shape {tuple(input_shape)} does not fit the network's layers: {reason}")
         return list(shapes)
     first = next(layer for layer in layers if layer.params)
     if isinstance(first, Dense) and first is layers[0]:
-        found = chain((first.n_in,))
+        found, _ = chain((first.n_in,))
         if found is not None:
             return list(found)
     if isinstance(layers[0], Conv1D) and any(isinstance(layer, Dense) for layer in layers):
         # the input length is fixed by the first Dense layer after the convolutions: find it
         conv = layers[0]
         for length in range(conv.kernel_size, 1 << 16):
-            found = chain((conv.in_channels, length))
+            found, _ = chain((conv.in_channels, length))
             if found is not None:
                 return list(found)
     return [None] * (len(layers) + 1)
