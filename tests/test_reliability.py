@@ -190,14 +190,43 @@ def test_fit_puts_back_the_sigint_handler_it_found(kind):
         net64().fit(X, y, epochs=2, lr=0.1, batch_size=8)
         assert signal.getsignal(signal.SIGINT) == handler
         # and a Ctrl-C that came in the middle gives its handler back too
-        with pytest.warns(xb.TrainingInterrupted):
-            net64().fit(X, y, epochs=5, lr=0.1, batch_size=8, shuffle=False, optimizer=CtrlC(2))
+        if kind == "ignore":  # an ignored Ctrl-C stays ignored: fit does not take it over
+            history = net64().fit(X, y, epochs=5, lr=0.1, batch_size=8, shuffle=False, optimizer=CtrlC(2))
+            assert history.stop_reason == "epochs" and history.epochs == 5
+        else:
+            with pytest.warns(xb.TrainingInterrupted):
+                net64().fit(X, y, epochs=5, lr=0.1, batch_size=8, shuffle=False, optimizer=CtrlC(2))
         assert signal.getsignal(signal.SIGINT) == handler
         if kind == "function":  # it is called again: fit does not swallow later Ctrl-Cs
             os.kill(os.getpid(), signal.SIGINT)
             assert calls == [signal.SIGINT]
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_fit_leaves_alone_a_sigint_handler_it_could_not_put_back(monkeypatch):
+    # signal.getsignal gives None for a handler installed outside Python: fit must not replace it
+    import xpbackprop.training as training
+
+    installed = []
+    monkeypatch.setattr(training, "_getsignal", lambda signum: None)
+    monkeypatch.setattr(training, "_setsignal", lambda signum, handler: installed.append(handler))
+    X, y = data()
+    history = net64().fit(X, y, epochs=2, lr=0.1, batch_size=8)
+    assert history.epochs == 2 and installed == []
+
+
+def test_trainer_lr_set_between_steps_is_checked():
+    X, y = data()
+    trainer = xb.Trainer(net64(), lr=0.1)
+    for bad, error in [(0.0, ValueError), (-0.1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)]:
+        with pytest.raises(error, match="learning rate lr"):
+            trainer.lr = bad
+        assert trainer.lr == 0.1
+    trainer.lr = 0.05
+    trainer.step(X[:8], y[:8])
+    expected, _ = reference_steps(X, y, 1, 8, 0.05)
+    assert_bitwise(host(trainer.net), expected)
 
 
 def test_ctrl_c_after_a_divergence_in_the_same_epoch_still_rolls_back():

@@ -94,7 +94,7 @@ class Trainer:
     ``trainer.step(X, Y)`` runs forward, backward and the update and returns the
     batch's loss as a 0-d array on the device: it never reads anything back to the
     host, so a loop of steps runs at the device's pace. ``fit`` is a loop of these
-    steps. ``lr`` may be changed between steps.
+    steps. ``lr`` may be changed between steps (checked: a positive finite number).
 
     Errors: ``TypeError`` when ``net`` is not a network or an argument has the wrong
     type (``lr="0.1"``, ``optimizer=3``); ``ValueError`` for ``lr`` not a positive finite
@@ -136,7 +136,7 @@ class Trainer:
         # the step's arrays are freed and allocated again each step: keep the freed heap
         # instead of returning it to the kernel and faulting it back in (xpbackprop/_malloc.py)
         _malloc.keep_heap_top()
-        self.net, self.optimizer, self.lr = net, opt, float(lr)
+        self.net, self.optimizer, self._lr = net, opt, float(lr)
         self.weight_decay = float(weight_decay)
         self._decay = [name == "W" for layer in net.param_layers for name in layer.params]
         self.state = opt.init_state(net.parameters, xp=net.xp)
@@ -147,6 +147,18 @@ class Trainer:
         splits = type(opt).update is Optimizer.update and type(opt).apply is not Optimizer.apply
         self._compiled_update = (compiled_update(opt, self._decay, net.xp)
                                  if is_jax_namespace(net.xp) and splits else None)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step; may be set between steps (a positive finite number:
+        ``TypeError``/``ValueError`` otherwise, and the rate stays as it was)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        validation.check_number("learning rate lr", value, low=0.0, low_open=True,
+                                what="a positive finite number")
+        self._lr = float(value)
 
     def step(self, X: Any, Y: Any) -> Any:
         """One update on the batch ``(X, Y)``; returns the loss before it (0-d device array).
@@ -173,8 +185,8 @@ class Trainer:
         # SGD's update is linear in η·g: the output delta carries -η, so the gradients arrive as
         # the step u = -η g itself and the update skips a pass over every gradient (lr = -1
         # below: θ - (-1)·u = θ + u)
-        lr = -1.0 if self.optimizer.scaled_gradients else self.lr
-        factor = self.lr / lr
+        lr = -1.0 if self.optimizer.scaled_gradients else self._lr
+        factor = self._lr / lr
         loss, grads, A_L = self._loss_and_gradients(X, Y, return_output=True, factor=factor)
         extra = A_L if measure is None else measure(A_L)
         params = net.parameters
@@ -696,7 +708,12 @@ class _InterruptFlag:
         _setsignal(signal.SIGINT, self._previous)  # the next Ctrl-C is an ordinary one
 
     def __enter__(self) -> _InterruptFlag:
-        if threading.current_thread() is threading.main_thread():
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers belong to the main thread
+        current = _getsignal(signal.SIGINT)
+        # left alone: an ignored Ctrl-C stays ignored, and a handler installed outside Python
+        # (getsignal gives None) could not be put back afterwards
+        if current is not None and current != signal.SIG_IGN:
             self._previous = _setsignal(signal.SIGINT, self._handler)
         return self
 
