@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 import subprocess
 import sys
@@ -25,8 +26,9 @@ from helpers import RTOL, assert_close, f64
 import xpbackprop as xb
 
 sklearn_nn = pytest.importorskip("sklearn.neural_network")
+from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits, load_iris  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -371,7 +373,7 @@ def test_bad_input_names_the_problem(xp, backend):
         MLPClassifier(solver="lbfgs").fit(_ns(xp, X), _ns(xp, y))
     with pytest.raises(ValueError, match="hidden_layer_sizes entries must be a positive integer, got 0"):
         MLPRegressor(hidden_layer_sizes=(4, 0)).fit(_ns(xp, X), _ns(xp, y))
-    with pytest.raises(ValueError, match=r"hidden lists 1 activations but sizes .* has 2 hidden layers"):
+    with pytest.raises(ValueError, match=r"activation lists 1 names but hidden_layer_sizes=\(4, 4\) has 2"):
         MLPRegressor(hidden_layer_sizes=(4, 4), activation=["tanh"]).fit(_ns(xp, X), _ns(xp, y))
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         MLPRegressor(activation="swish").fit(_ns(xp, X), _ns(xp, y))
@@ -427,3 +429,223 @@ def test_pipeline_and_grid_search_agree_with_a_manual_search():
     best = search.best_estimator_.named_steps["mlp"]
     assert best.get_params()["alpha"] == search.best_params_["mlp__alpha"]
     assert not hasattr(search.estimator.named_steps["mlp"], "net_")  # the template stays unfitted
+
+
+# --- a failed call leaves the estimator as it was -----------------------------------------------
+
+
+def _fitted_state(est, X):
+    """What a failed call must not change: the fitted attributes and the model's outputs."""
+    out = est.predict_proba(X) if hasattr(est, "classes_") else est.predict(X)
+    return {"n_features_in_": est.n_features_in_, "n_iter_": est.n_iter_, "t_": est.t_,
+            "loss_curve_": list(est.loss_curve_), "net_": est.net_, "out": xb.to_numpy(out).copy(),
+            "classes_": xb.to_numpy(est.classes_).tolist() if hasattr(est, "classes_") else None,
+            "coefs_": [xb.to_numpy(w).copy() for w in est.coefs_]}
+
+
+def _assert_unchanged(est, X, before):
+    after = _fitted_state(est, X)
+    assert after["net_"] is before["net_"]
+    for key in ("n_features_in_", "n_iter_", "t_", "loss_curve_", "classes_"):
+        assert after[key] == before[key], key
+    np.testing.assert_array_equal(after["out"], before["out"])
+    for w, w0 in zip(after["coefs_"], before["coefs_"], strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (dict(activation="bogus"), ValueError, r"unknown activation 'bogus'; valid names are \["),
+        (dict(activation=["relu", "tanh", "relu"]), ValueError,
+         r"activation lists 3 names but hidden_layer_sizes=\(4, 4\) has 2 hidden layers"),
+        (dict(learning_rate_init=-1.0), ValueError,
+         "learning_rate_init must be a positive finite number, got -1.0"),
+        (dict(learning_rate_init="0.1"), TypeError,
+         "learning_rate_init must be a positive finite number, got str '0.1'"),
+        (dict(momentum=2.0), ValueError, r"momentum must be a finite number in \[0, 1\), got 2.0"),
+        (dict(beta_1=1.5), ValueError, r"beta_1 must be a finite number in \[0, 1\), got 1.5"),
+        (dict(beta_2=1.0), ValueError, r"beta_2 must be a finite number in \[0, 1\), got 1.0"),
+        (dict(epsilon=0.0), ValueError, "epsilon must be a positive finite number, got 0.0"),
+        (dict(power_t=float("nan")), ValueError, "power_t must be a finite number >= 0, got nan"),
+        (dict(shuffle="yes"), TypeError, "shuffle must be True or False, got str 'yes'"),
+        (dict(backend="numpyy"), ValueError, "numpyy"),
+    ],
+)
+def test_failed_refit_with_bad_parameters_keeps_the_fitted_estimator(xp, bad, error, message):
+    """Every parameter is checked before anything changes: a refit on other data (5 features, string
+    labels) with one bad parameter raises and leaves the fitted estimator as it was."""
+    X, y = _data("multiclass", seed=17)
+    est = _estimator("multiclass", activation="tanh", learning_rate_init=0.2, max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    before = _fitted_state(est, _ns(xp, X))
+    X5 = np.random.default_rng(1).normal(size=(N, 5))
+    with pytest.raises(error, match=message):
+        est.set_params(**bad).fit(X5, np.array(["a", "b"])[y % 2])
+    with pytest.raises(error, match=message):
+        est.partial_fit(_ns(xp, X), _ns(xp, y))
+    _assert_unchanged(est, _ns(xp, X), before)
+    # a fresh estimator stays unfitted
+    fresh = clone(est)
+    with pytest.raises(error, match=message):
+        fresh.fit(_ns(xp, X), _ns(xp, y))
+    assert not hasattr(fresh, "net_") and not hasattr(fresh, "classes_")
+    assert not hasattr(fresh, "n_features_in_")
+
+
+@pytest.mark.parametrize("where", ["X", "y"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_failed_fit_on_bad_values_keeps_the_estimator(xp, where, value):
+    """NaN or infinity in arrays of any library is found before the fitted network is replaced: the
+    estimator keeps its network, attributes and predictions (a fresh one stays unfitted)."""
+    X, y = _data("regression", seed=18)
+    est = _estimator("regression", activation="tanh", learning_rate_init=0.05, max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    before = _fitted_state(est, _ns(xp, X))
+    Xb, yb = X.copy(), y.copy()
+    (Xb if where == "X" else yb)[3, ...] = value
+    with pytest.raises(ValueError, match="NaN" if np.isnan(value) else "inf"):
+        est.fit(_ns(xp, Xb), _ns(xp, yb))
+    with pytest.raises(ValueError, match="NaN" if np.isnan(value) else "inf"):
+        est.partial_fit(_ns(xp, Xb), _ns(xp, yb))
+    _assert_unchanged(est, _ns(xp, X), before)
+    fresh = _estimator("regression", activation="tanh", max_iter=3)
+    with pytest.raises(ValueError, match="NaN" if np.isnan(value) else "inf"):
+        fresh.fit(_ns(xp, Xb), _ns(xp, yb))
+    with pytest.raises(NotFittedError):
+        fresh.predict(_ns(xp, X))
+    assert not hasattr(fresh, "n_features_in_")
+
+
+def test_failed_partial_fit_sets_no_classes(xp):
+    """A label outside ``classes=`` is refused before ``classes_`` is set: the next call still needs
+    ``classes=``; on a fitted estimator, an unknown label changes nothing."""
+    X, y = _data("multiclass", seed=19)
+    est = _estimator("multiclass", activation="tanh")
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`\. `self.classes_` has "
+                                         r"\[0, 1\]\. 'y' has \[2\]"):
+        est.partial_fit(_ns(xp, X), _ns(xp, y), classes=[0, 1])
+    assert not hasattr(est, "classes_") and not hasattr(est, "n_features_in_") and not hasattr(est, "net_")
+    with pytest.raises(ValueError, match="classes must be passed on the first call to partial_fit"):
+        est.partial_fit(_ns(xp, X), _ns(xp, y))
+    est.partial_fit(_ns(xp, X), _ns(xp, y), classes=[0, 1, 2])
+    before = _fitted_state(est, _ns(xp, X))
+    with pytest.raises(ValueError, match=r"'y' has \[3\]"):
+        est.partial_fit(_ns(xp, X), _ns(xp, y + 1))
+    _assert_unchanged(est, _ns(xp, X), before)
+
+
+# --- labels of every kind, on every backend -------------------------------------------------------
+
+
+def test_bool_labels_as_on_numpy(xp):
+    """Bool labels (which torch and array-api-strict cannot searchsorted) train as on NumPy: the same
+    classes_, weights and predictions, the predictions bools of the backend."""
+    X, y = _data("binary", seed=20)
+    yb = y.astype(bool)
+    ref = _estimator("binary", activation="tanh", learning_rate_init=0.2, max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        ref.fit(X, yb)
+    np.testing.assert_array_equal(ref.classes_, [False, True])
+    est = _estimator("binary", activation="tanh", learning_rate_init=0.2, max_iter=3)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), xp.asarray(yb))
+    _assert_same_weights(est, ref, RTOL["float64"])
+    np.testing.assert_array_equal(xb.to_numpy(est.classes_), ref.classes_)
+    predicted = est.predict(_ns(xp, X))
+    _assert_in_namespace(xp, predicted)
+    assert predicted.dtype == xp.bool
+    np.testing.assert_array_equal(xb.to_numpy(predicted), ref.predict(X))
+    assert 0 < np.sum(ref.predict(X)) < N  # both classes predicted: the comparison means something
+    # partial_fit too, with classes= as host bools
+    steps = _estimator("binary", activation="tanh", learning_rate_init=0.2)
+    steps.partial_fit(_ns(xp, X), xp.asarray(yb), classes=[False, True])
+    np.testing.assert_array_equal(xb.to_numpy(steps.classes_), [False, True])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_partial_fit_float_labels_with_integer_classes(xp, dtype):
+    """``classes=[0, 1, 2]`` with labels held as floats (array-api-strict promotes no integer with a
+    float): the same training as with integer labels, ``classes_`` as given."""
+    X, y = _data("multiclass", seed=21)
+    ints = _estimator("multiclass", activation="tanh", learning_rate_init=0.2)
+    floats = _estimator("multiclass", activation="tanh", learning_rate_init=0.2)
+    for _ in range(2):
+        ints.partial_fit(_ns(xp, X), xp.asarray(y), classes=[0, 1, 2])
+        floats.partial_fit(_ns(xp, X), xp.asarray(y.astype(dtype)), classes=[0, 1, 2])
+    np.testing.assert_array_equal(xb.to_numpy(floats.classes_), [0, 1, 2])
+    _assert_same_weights(floats, ints, 0.0)
+    np.testing.assert_array_equal(xb.to_numpy(floats.predict(_ns(xp, X))),
+                                  xb.to_numpy(ints.predict(_ns(xp, X))))
+    with pytest.raises(ValueError, match=r"'y' has \[3.0\]"):
+        floats.partial_fit(_ns(xp, X), xp.asarray((y + 1).astype(dtype)))
+
+
+# --- alpha over each batch's own rows --------------------------------------------------------------
+
+
+def _sklearn_partial_fits(X, y, calls, **params):
+    """scikit-learn's MLPRegressor from ``_ours("regression", "tanh")``'s initial weights after
+    ``calls`` calls of ``partial_fit``."""
+    net = _ours("regression", "tanh", "numpy")
+    ref = sklearn_nn.MLPRegressor(hidden_layer_sizes=HIDDEN, activation="tanh", solver="sgd", max_iter=1,
+                                  shuffle=False, momentum=0.0, random_state=7, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y)  # one iteration, to initialise the estimator (its SGD keeps no state: momentum 0)
+    ref.coefs_ = [xb.to_numpy(w) for w in net.weights]
+    ref.intercepts_ = [xb.to_numpy(b) for b in net.biases]
+    ref.t_, ref.n_iter_, ref.loss_curve_ = 0, 0, []
+    for _ in range(calls):
+        ref.partial_fit(X, y)
+    return ref
+
+
+def test_alpha_with_a_smaller_last_batch_follows_sklearn_in_partial_fit(xp):
+    """50 samples in batches of 16: scikit-learn's penalty on the last batch of 2 is alpha / 2, not
+    alpha / 16 (its gradient adds alpha·W / n_batch for each batch)."""
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(50, 3))
+    y = np.sin(X @ np.array([1.0, -2.0, 0.5]))
+    params = dict(alpha=1.0, batch_size=16, learning_rate_init=0.05)
+    ref = _sklearn_partial_fits(X, y, 3, **params)
+    est = _estimator("regression", activation="tanh", **params)
+    for _ in range(3):
+        est.partial_fit(_ns(xp, X), _ns(xp, y))
+    _assert_same_weights(est, ref, 1e-12)  # (its loss_curve_ adds the penalty; ours is the data loss)
+
+
+# --- pickling in the middle of partial_fit ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+@pytest.mark.parametrize(
+    "params",
+    [dict(solver="adam", learning_rate_init=0.05),
+     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1, momentum=0.9, shuffle=True,
+          batch_size=5)],
+    ids=["adam", "sgd-momentum-invscaling"],
+)
+def test_partial_fit_continues_after_pickling(xp, how, params):
+    """Adam's moments and step count, the momentum and the learning-rate schedule travel with the
+    estimator: one call, a round trip, two calls end where three calls end."""
+    X, y = _data("regression", seed=23)
+    kw = dict(hidden_layer_sizes=HIDDEN, activation="tanh", random_state=7, dtype="float64", **params)
+    straight = MLPRegressor(**kw)
+    for _ in range(3):
+        straight.partial_fit(_ns(xp, X), _ns(xp, y))
+    est = MLPRegressor(**kw).partial_fit(_ns(xp, X), _ns(xp, y))
+    est = pickle.loads(pickle.dumps(est)) if how == "pickle" else copy.deepcopy(est)
+    for _ in range(2):
+        est.partial_fit(_ns(xp, X), _ns(xp, y))
+    _assert_same_weights(est, straight, 0.0)
+    assert est.loss_curve_ == straight.loss_curve_
+    # the state mattered: restarting the optimizer after the first call ends elsewhere
+    restarted = MLPRegressor(**kw).partial_fit(_ns(xp, X), _ns(xp, y))
+    del restarted._trainer, restarted._lr_schedule
+    for _ in range(2):
+        restarted.partial_fit(_ns(xp, X), _ns(xp, y))
+    assert max(np.max(np.abs(xb.to_numpy(a) - xb.to_numpy(b)))
+               for a, b in zip(restarted.coefs_, straight.coefs_)) > 1e-6

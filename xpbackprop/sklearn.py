@@ -36,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
     ) from exc
 
 from . import backend as _backend
+from .activations import get_activation
 from .init import batch_order
 from .losses import MSE, CrossEntropy
 from .metrics import labels
@@ -141,7 +142,7 @@ class _BaseMLP(BaseEstimator):
         return [int(n) for n in sizes]
 
     def _check_params(self) -> None:
-        """The estimator's own parameters (the network and ``fit`` check the rest before training)."""
+        """Every parameter, before ``fit`` or ``partial_fit`` looks at the data or changes anything."""
         check_choice("solver", self.solver, _SOLVERS)
         check_choice("learning_rate", self.learning_rate, _SCHEDULES)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -152,9 +153,40 @@ class _BaseMLP(BaseEstimator):
         check_number("tol", self.tol, low=0.0)
         check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0,
                      low_open=True, high_open=True)
+        check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True,
+                     what="a positive finite number")
+        check_number("power_t", self.power_t, low=0.0)
+        check_number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
+        check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
+        check_number("epsilon", self.epsilon, low=0.0, low_open=True, what="a positive finite number")
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+        check_random_state(self.random_state)
+        if self.backend is not None:
+            _backend.backend_name(self.backend)
         if self.dtype is not None:
             _backend.dtype_name(self.dtype)
-        self._hidden_sizes()
+        n_hidden = len(self._hidden_sizes())
+        self._activations(n_hidden)
+
+    def _activations(self, n_hidden: int) -> str | list[str]:
+        """``activation`` checked: one name, or a list of names with one per hidden layer."""
+        if isinstance(self.activation, str):
+            get_activation(self.activation)
+            return self.activation
+        if not isinstance(self.activation, (Sequence, np.ndarray)):
+            raise TypeError(f"activation must be a name or a list of names, one per hidden layer, got "
+                            f"{type(self.activation).__name__} {self.activation!r}")
+        names = list(self.activation)
+        for name in names:
+            get_activation(name)
+        if len(names) != n_hidden:
+            raise ValueError(f"activation lists {len(names)} names but hidden_layer_sizes="
+                             f"{self.hidden_layer_sizes!r} has {n_hidden} hidden layers")
+        return names
 
     def _batch(self, n: int) -> int:
         if isinstance(self.batch_size, str):
@@ -267,8 +299,9 @@ class _BaseMLP(BaseEstimator):
     def _new_network(self, X: Any, n_out: int) -> None:
         backend, device, dtype = self._placement(X)
         output, loss = self._output_layer()
-        activation = self.activation if isinstance(self.activation, str) else list(self.activation)
-        self.net_ = MLP([int(X.shape[1]), *self._hidden_sizes(), n_out], hidden=activation, output=output,
+        hidden = self._hidden_sizes()
+        activation = self._activations(len(hidden))
+        self.net_ = MLP([int(X.shape[1]), *hidden, n_out], hidden=activation, output=output,
                         loss=loss, backend=backend, device=device, dtype=dtype, seed=self._seed())
         self.n_layers_ = len(self.net_.sizes)
         self.n_outputs_ = n_out
@@ -283,6 +316,20 @@ class _BaseMLP(BaseEstimator):
         self._check_params()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        # A failed call leaves the estimator as it was: scikit-learn's validate_data resets
+        # n_features_in_ as it checks X, and the values of array-library data (NaN, infinity,
+        # labels) are checked by the training call, after the new network is in place. The
+        # attributes are shallow-copied (fitted ones are replaced, never changed in place; the
+        # old network is kept whole when a new one replaces it) and put back on any error.
+        saved = dict(self.__dict__)
+        try:
+            return self._fit_checked(X, y, incremental=incremental, classes=classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_checked(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _BaseMLP:
         first = not hasattr(self, "net_") or (not self.warm_start and not incremental)
         given = X
         X, Y = self._validate_xy(X, y, reset=first, incremental=incremental, classes=classes)
@@ -354,7 +401,6 @@ class _BaseMLP(BaseEstimator):
             self._trainer = Trainer(net, self.learning_rate_init, opt.pop("optimizer"), **opt)
             self._lr_schedule = self._schedule()
         trainer, xp, n = self._trainer, net.xp, X.shape[0]
-        trainer.weight_decay = self.alpha / batch
         trainer.lr = self._lr_schedule.lr
         order = batch_order(net.rng, n, bool(self.shuffle) and batch < n)
         if order is not None:
@@ -363,6 +409,8 @@ class _BaseMLP(BaseEstimator):
         total = None
         for start in range(0, n, batch):
             stop = min(start + batch, n)
+            # scikit-learn's penalty is alpha / 2 ||W||² over each batch's own rows (the last may be fewer)
+            trainer.weight_decay = self.alpha / (stop - start)
             loss = trainer.step(X[start:stop, ...], Y[start:stop, ...]) * (stop - start)
             total = loss if total is None else total + loss
         epoch_loss = float(total) / n / self._loss_scale()
@@ -379,13 +427,31 @@ class _BaseMLP(BaseEstimator):
             print(f"Iteration {self.n_iter_}, loss = {epoch_loss:.8f}")
         return self
 
-    # --- pickling: the network pickles itself (its arrays through NumPy); the trainer is rebuilt ----
+    # --- pickling: the network pickles itself (its arrays through NumPy); partial_fit's trainer is
+    # stored as its optimizer, rate, decay and state (arrays through NumPy) and rebuilt around the
+    # restored network, so that partial_fit continues as it would have (as scikit-learn's does) ----
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: object.__getstate__ gives __dict__ itself
-        state.pop("_trainer", None)
-        state.pop("_lr_schedule", None)
+        trainer = state.pop("_trainer", None)
+        if trainer is not None:
+            state["_trainer"] = {
+                "optimizer": trainer.optimizer, "lr": trainer.lr, "weight_decay": trainer.weight_decay,
+                "state": [a if isinstance(a, numbers.Number) else _backend.to_numpy(a)
+                          for a in trainer.state],
+            }
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        saved = state.pop("_trainer", None)
+        super().__setstate__(state)
+        if isinstance(saved, dict):
+            net = self.net_
+            trainer = Trainer(net, saved["lr"], saved["optimizer"], weight_decay=saved["weight_decay"])
+            trainer.state = [a if isinstance(a, numbers.Number) else
+                             _backend.to_backend(a, net.xp, device=net.device) for a in saved["state"]]
+            self._trainer = trainer
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -438,7 +504,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     cross-entropy, both averaged over the batch: scikit-learn's log-loss. ``activation`` is one
     name (``identity``, ``logistic``, ``tanh``, ``relu``, and xpbackprop's ``leaky_relu``,
     ``softplus``, ``gelu``) or a list with one per hidden layer. ``alpha`` is the L2 penalty of
-    scikit-learn (``weight_decay = alpha / batch_size``). ``backend``, ``device``: where to
+    scikit-learn, ``weight_decay = alpha / rows`` of each batch in ``partial_fit``; ``fit`` uses
+    ``alpha / batch_size`` for every batch, a smaller last one included (scikit-learn: its rows).
+    ``backend``, ``device``: where to
     train (``None``: where ``X`` lives); ``dtype``: ``"float32"``, ``"float64"`` or ``None``
     (``X``'s float dtype; float64 for other host data, as scikit-learn).
 
@@ -488,15 +556,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if known.shape[0] < 2:
                 raise ValueError(f"{type(self).__name__} needs at least 2 classes in y; got 1 class: "
                                  f"{_backend.to_numpy(known).tolist()}")
-            self.classes_ = known
-        elif classes is not None and not _same(classes, self.classes_):
-            raise ValueError(f"`classes={_backend.to_numpy(classes).tolist()}` is not the same as on the "
-                             f"last call to partial_fit, was: {_backend.to_numpy(self.classes_).tolist()}")
-        elif not incremental and not _same(_unique(y), self.classes_):
-            raise ValueError("warm_start can only be used where `y` has the same classes as in the previous "
-                             f"call to fit. Previously got {_backend.to_numpy(self.classes_).tolist()}, "
-                             f"`y` has {_backend.to_numpy(_unique(y)).tolist()}")
-        return X, _encode(y, self.classes_)
+        else:
+            known = self.classes_
+            if classes is not None and not _same(classes, known):
+                raise ValueError(f"`classes={_backend.to_numpy(classes).tolist()}` is not the same as on "
+                                 f"the last call to partial_fit, was: {_backend.to_numpy(known).tolist()}")
+            if classes is None and not incremental and not _same(_unique(y), known):
+                raise ValueError("warm_start can only be used where `y` has the same classes as in the "
+                                 f"previous call to fit. Previously got {_backend.to_numpy(known).tolist()}, "
+                                 f"`y` has {_backend.to_numpy(_unique(y)).tolist()}")
+        Y = _encode(y, known)
+        self.classes_ = known  # only once every label is known to be one of them
+        return X, Y
 
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on ``(X, y)`` for up to ``max_iter`` epochs (a new network unless ``warm_start``)."""
@@ -643,12 +714,35 @@ def _encode(y: Any, classes: Any) -> Any:
         index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         unknown = classes[index] != y
         if np.any(unknown):
-            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {classes}. "
-                             f"'y' has {np.unique(y[unknown])}.")
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                             f"{classes.tolist()}. 'y' has {np.unique(y[unknown]).tolist()}.")
         return index
     xp = _backend.array_namespace(classes)
-    index = xp.searchsorted(classes, y)
+    sorted_, values = _comparable(classes, y, xp)
+    index = xp.searchsorted(sorted_, values)
     index = xp.clip(index, 0, classes.shape[0] - 1) if hasattr(xp, "clip") else index
-    if bool(xp.any(xp.take(classes, index, axis=0) != y)):
-        raise ValueError(f"`y` has classes not in `self.classes_` {_backend.to_numpy(classes).tolist()}")
+    unknown = xp.take(sorted_, index, axis=0) != values
+    if bool(xp.any(unknown)):
+        extra = np.unique(_backend.to_numpy(y)[_backend.to_numpy(unknown)])
+        raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                         f"{_backend.to_numpy(classes).tolist()}. 'y' has {extra.tolist()}.")
     return index
+
+
+def _comparable(classes: Any, y: Any, xp: Any) -> tuple[Any, Any]:
+    """``classes`` and ``y`` in one numeric dtype, for ``searchsorted`` and ``==``: torch and
+    array-api-strict search no bools, and array-api-strict promotes no integer with a float
+    (``partial_fit(classes=[0, 1, 2])`` with float labels). Bools become 0/1; an integer array
+    meeting a float one takes its dtype (the labels are whole numbers, checked before)."""
+    if classes.dtype == xp.bool:
+        classes = xp.astype(classes, xp.int32)
+    if y.dtype == xp.bool:
+        y = xp.astype(y, xp.int32)
+    if classes.dtype == y.dtype:
+        return classes, y
+    if xp.isdtype(classes.dtype, "real floating") and not xp.isdtype(y.dtype, "real floating"):
+        return classes, xp.astype(y, classes.dtype)
+    if xp.isdtype(y.dtype, "real floating") and not xp.isdtype(classes.dtype, "real floating"):
+        return xp.astype(classes, y.dtype), y
+    common = xp.result_type(classes, y)
+    return xp.astype(classes, common), xp.astype(y, common)
