@@ -224,6 +224,57 @@ def test_stacked_conv_layers_match_central_differences(backend):
     assert_gradients_match_central_differences(net, SEED_X, Y, gradcheck=False)
 
 
+def test_a_network_ending_in_conv1d_trains_against_its_output_width(backend):
+    # Conv1D(1, 2, 3) on 6 positions gives 2 channels of 4 positions: 8 outputs once flattened
+    rng = np.random.default_rng(45)
+    net = xb.Sequential([xb.Conv1D(1, 2, 3), xb.Activation("tanh"), xb.Flatten()],
+                        loss=xb.MSE(half=True, reduction="sum"), backend=backend, dtype="float64", seed=3)
+    X, Y = rng.normal(size=(5, 6)), rng.uniform(-0.9, 0.9, size=(5, 8))
+    assert net.output_shape((6,)) == (8,)
+    assert tuple(net.forward(X).shape) == (5, 8)
+    assert_gradients_match_central_differences(net, X, Y, gradcheck=False)
+    with pytest.raises(ValueError, match=r"Y has 2 columns but the network has 8 outputs"):
+        net.loss(X, Y[:, :2])
+    with pytest.raises(ValueError, match=r"depends on its input's length"):
+        net.n_outputs  # noqa: B018
+    # one full-batch epoch of SGD is W - lr dW with the central-difference gradients
+    start, lr = [xb.to_numpy(p) for p in net.parameters], 0.05
+    numeric = np_gradients(net, X, Y)
+    history = net.fit(X, Y, epochs=1, lr=lr, shuffle=False)
+    expected_loss = np_loss_value(net.loss_fn, np_forward(net, start, X), Y)
+    assert history.loss[0] == pytest.approx(expected_loss, rel=1e-12)
+    for k, (p, p0, g) in enumerate(zip(net.parameters, start, numeric)):
+        assert_close(xb.to_numpy(p) - p0, -lr * g, 1e-7, f"parameter {k}")
+    # the public single step and the gradient check take it too (the input fixes the width)
+    start, numeric = [xb.to_numpy(p) for p in net.parameters], np_gradients(net, X, Y)
+    xb.Trainer(net, lr=lr).step(X, Y)
+    for k, (p, p0, g) in enumerate(zip(net.parameters, start, numeric)):
+        assert_close(xb.to_numpy(p) - p0, -lr * g, 1e-7, f"parameter {k} after Trainer.step")
+    assert xb.check_gradients(net, X, Y) < 1e-6
+
+
+def test_conv1d_after_the_last_dense_layer_fixes_the_output_width(backend):
+    # Dense(3, 6) -> Conv1D(1, 2, 3): 2 channels of 4 positions, flattened: 8 classes
+    rng = np.random.default_rng(46)
+    net = xb.Sequential([xb.Dense(3, 6), xb.Activation("tanh"), xb.Conv1D(1, 2, 3), xb.Flatten(),
+                         xb.Activation("softmax")], loss="cross_entropy", backend=backend, dtype="float64",
+                        seed=4)
+    assert net.n_outputs == 8
+    X, labels = rng.normal(size=(6, 3)), np.array([0, 7, 3, 5, 1, 6])
+    assert_gradients_match_central_differences(net, X, np.eye(8)[labels], labels, gradcheck=False)
+    with pytest.raises(ValueError, match=r"outside \[0, 8\)"):
+        net.loss(X, np.where(labels == 7, 8, labels))
+
+
+def test_an_unflattened_conv1d_output_is_refused_as_a_training_target(backend):
+    net = xb.Sequential([xb.Conv1D(1, 2, 3)], loss="mse", backend=backend, dtype="float64")
+    X = np.ones((5, 6))
+    assert tuple(net.forward(X).shape) == (5, 2, 4)
+    for Y in (np.zeros((5, 8)), np.zeros((5, 2))):
+        with pytest.raises(ValueError, match=r"output has shape \(2, 4\) per sample.*Flatten\(\)"):
+            net.loss(X, Y)
+
+
 def _seed_gradients_one_sample(x_tmp, y, wo, w1, w2):
     """The seed's own per-sample forward and backward (backpropagate.py), transcribed."""
     len_input = len(w1) - 1
@@ -675,7 +726,7 @@ def test_inputs_of_the_wrong_shape_are_rejected(backend):
 # --- copy.deepcopy and pickle --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "copy"])
 def test_a_copied_network_is_the_same_network_and_independent(backend, how):
     import copy
     import pickle
@@ -688,7 +739,10 @@ def test_a_copied_network_is_the_same_network_and_independent(backend, how):
             xb.Sequential(layers, loss="cross_entropy", backend=backend, dtype="float64", seed=2)]
     for net in nets:
         net.fit(X, y, epochs=2, lr=0.1, batch_size=8, shuffle=True)  # parameters and generator moved on
-        twin = copy.deepcopy(net) if how == "deepcopy" else pickle.loads(pickle.dumps(net))
+        # net.copy(): its own generator in the same state, and no compiled JAX step of net's
+        twin = {"deepcopy": copy.deepcopy, "pickle": lambda n: pickle.loads(pickle.dumps(n)),
+                "copy": lambda n: n.copy()}[how](net)
+        assert twin.rng is not net.rng
         assert (twin.backend, twin.dtype_name, twin.config()) == (net.backend, net.dtype_name, net.config())
         assert str(twin.device) == str(net.device)
         for a, b in zip(twin.parameters, net.parameters):
@@ -721,3 +775,22 @@ def test_a_jax_device_pickles_by_its_name():
     twin = pickle.loads(pickle.dumps(net))
     assert twin.device == device
     assert all(p.devices() == {device} for p in twin.parameters)
+
+
+def test_a_copy_does_not_reuse_the_original_compiled_step():
+    # JAX's compiled step is a closure over the network that built it: a copy must build its own
+    from xpbackprop.backend import backend_unavailable_reason
+
+    if (reason := backend_unavailable_reason("jax")) is not None:
+        pytest.skip(f"jax cannot run here: {reason}")
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(32, 3)), rng.integers(0, 2, 32)
+    net = xb.MLP([3, 4, 2], backend="jax", dtype="float32", seed=0)
+    net.fit(X, y, epochs=1, lr=0.1)  # compiles and caches the step on net
+    twin, fresh = net.copy(), xb.MLP([3, 4, 2], backend="jax", dtype="float32", seed=0)
+    for other in (twin, fresh):  # the same new parameters; net's stay as they are
+        other.set_parameters([np.full((3, 4), 0.5), np.full((4, 2), -0.25)], [np.zeros(4), np.ones(2)])
+    expected = fresh.fit(X, y, epochs=2, lr=0.1, shuffle=False).loss
+    assert twin.fit(X, y, epochs=2, lr=0.1, shuffle=False).loss == pytest.approx(expected, rel=1e-6)
+    for a, b in zip(twin.parameters, fresh.parameters):
+        np.testing.assert_allclose(xb.to_numpy(a), xb.to_numpy(b), rtol=1e-6, atol=1e-7)

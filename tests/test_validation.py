@@ -131,6 +131,15 @@ BACKEND_CASES = [
     C("fit fractional float labels", lambda e: e.clf.fit(X, with_values(y, [2], [1.5])), V,
       r"Y is a 1-d float array given as class labels .* 1 of its 12 values are not whole numbers, "
       r"e\.g\. \[1\.5\] \(first in row 2\)"),
+    # softmax + cross-entropy: the fused dZ = A - Y is the gradient only for rows summing to 1
+    C("fit cross-entropy row summing to 2", lambda e: e.clf.fit(X, with_values(np.eye(3)[y], [(4, 0)], [1])),
+      V, r"cross-entropy target rows for a softmax output must each sum to 1 .* 1 of the 12 rows of Y "
+      r"do not; the first, row 4, sums to 2 \(allowed: \|sum - 1\| <= 2\.86e-06\)"),
+    C("loss cross-entropy zero row", lambda e: e.clf.loss(X, with_values(np.eye(3)[y], [(2, 2)], [0])),
+      V, r"must each sum to 1 .* the first, row 2, sums to 0 "),
+    C("fit validation targets not summing to 1",
+      lambda e: e.clf.fit(X, y, validation_data=(X, np.full((N, 3), 0.3))), V,
+      r"12 of the 12 rows of Y_val do not; the first, row 0, sums to 0\.9000000"),
     C("fit labels as a column", lambda e: e.clf.fit(X, y[:, None]), V,
       r"Y has 1 column but the network has 3 outputs.*class labels go in a 1-d array of shape \(N,\)"),
     C("fit 3-d targets", lambda e: e.clf.fit(X, y[:, None, None]), V,
@@ -592,3 +601,63 @@ def test_wide_inputs_are_checked_through_their_row_sums(backend, xp, monkeypatch
     assert len(checks._pending) == 1 and sums == [(12, 40)]  # the row sums were the check
     checks.run()  # no error
     assert net.forward(huge).shape == (12, 3)
+
+
+# --- cross-entropy target rows for a softmax output sum to 1 -------------------------------------------
+
+
+def _central_gradients(net, X_, Y_):
+    """Central differences of ``net.loss`` (float64 network) for every parameter array."""
+    params = [xb.to_numpy(p).astype(np.float64) for p in net.parameters]
+    grads = []
+    for k, p in enumerate(params):
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            values = []
+            for sign in (1.0, -1.0):
+                moved = [q.copy() for q in params]
+                moved[k][i] += sign * 1e-6
+                net.set_parameters(moved[0::2], moved[1::2])
+                values.append(net.loss(X_, Y_))
+            g[i] = (values[0] - values[1]) / 2e-6
+        grads.append(g)
+    net.set_parameters(params[0::2], params[1::2])
+    return grads
+
+
+def _assert_gradients_are_central_differences(net, X_, Y_):
+    _, dW, db = net.gradients(X_, Y_)
+    analytic = [g for pair in zip(dW, db) for g in pair]
+    for k, (g, n) in enumerate(zip(analytic, _central_gradients(net, X_, Y_))):
+        np.testing.assert_allclose(xb.to_numpy(g), n, rtol=1e-6, atol=1e-8, err_msg=f"parameter {k}")
+
+
+def test_soft_cross_entropy_rows_are_accepted_and_give_the_gradient(backend):
+    rng = np.random.default_rng(9)
+    soft = rng.dirichlet(np.ones(3), size=N)  # rows summing to 1 up to float64 rounding
+    net = xb.MLP([3, 4, 3], hidden="tanh", backend=backend, dtype="float64", seed=3)
+    _assert_gradients_are_central_differences(net, X, soft)
+    # float32 soft labels, in a float32 and in a float64 network: their rounding is tolerated
+    for K, dtype in ((3, "float32"), (3, "float64"), (1000, "float32"), (1000, "float64")):
+        soft32 = rng.dirichlet(np.ones(K), size=N).astype(np.float32)
+        net = xb.MLP([3, 4, K], hidden="tanh", backend=backend, dtype=dtype, seed=3)
+        assert np.isfinite(net.loss(X, soft32))
+
+
+def test_cross_entropy_row_sums_are_held_to_the_documented_tolerance(backend):
+    net = xb.MLP([3, 4, 3], hidden="tanh", backend=backend, dtype="float64", seed=3)
+    tol = validation.row_sum_tolerance(3)
+    assert tol == 3 * 2.0**-20
+    Y_ = np.eye(3)[y]
+    net.loss(X, with_values(Y_, [(5, y[5])], [1 - tol / 2]))
+    with pytest.raises(ValueError, match=r"the first, row 5, sums to 0\.99999"):
+        net.loss(X, with_values(Y_, [(5, y[5])], [1 - 2 * tol]))
+
+
+def test_cross_entropy_rows_of_any_sum_are_fine_without_a_softmax_output(backend):
+    # the general chain rule dA = -Y / A is exact for any rows: nothing to refuse there
+    rng = np.random.default_rng(10)
+    Y_ = (rng.uniform(size=(N, 3)) < 0.5).astype(float)  # rows summing to 0 .. 3
+    net = xb.MLP([3, 4, 3], hidden="tanh", output="sigmoid", loss="cross_entropy", backend=backend,
+                 dtype="float64", seed=3)
+    _assert_gradients_are_central_differences(net, X, Y_)

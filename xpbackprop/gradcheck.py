@@ -26,7 +26,7 @@ def check_gradients(net: Sequential, X: Any, Y: Any, *, eps: float = 1e-6) -> fl
     ref = net.copy(dtype="float64")
     xp = ref.xp
     X = ref._input(X)
-    Y = ref._targets(Y, X.shape[0])
+    Y = ref._targets(Y, X.shape[0], sample_shape=tuple(X.shape[1:]))
     _, analytic = ref._loss_and_gradients(X, Y)
     params = ref.parameters
     worst = 0.0

@@ -170,7 +170,11 @@ class CrossEntropy(Loss):
     """Categorical cross-entropy: per sample -Σ_k Y_k log A_k (000's -tr(Y log A), 003's J).
 
     The fused ``dZ = (A - Y)/scale`` for a softmax output assumes each target row
-    sums to 1 (one-hot or a probability vector).
+    sums to 1 (one-hot or a probability vector): ``d/dZ`` of ``-Σ_k Y_k log softmax(Z)_k``
+    is ``A Σ_k Y_k - Y``. So a network with a softmax output refuses ``(N, n_out)`` targets
+    whose rows sum elsewhere (``ValueError`` naming the first such row and its sum), within
+    :func:`xpbackprop.validation.row_sum_tolerance` (``n_out · 2⁻²⁰``: float32 rounding of
+    soft labels passes). Class labels ``(N,)`` are one-hot rows, always fine.
     """
 
     name = "cross_entropy"

@@ -9,6 +9,7 @@ fused ``dZ_L = (A_L - Y) / scale`` and skips the output activation's own backwar
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
@@ -44,8 +45,11 @@ class Sequential:
     arrays or nested lists (host data, moved to the network's device) or arrays of the
     network's own library on its device. Targets ``Y``: ``(N, n_out)``; ``(N,)`` for one
     output; for cross-entropy also class labels ``(N,)``, integers (or whole-valued
-    floats) in ``[0, n_out)``; binary cross-entropy targets lie in ``[0, 1]``. The public
-    methods read NaN/inf and the label range back to the host once per call.
+    floats) in ``[0, n_out)``; binary cross-entropy targets lie in ``[0, 1]``; cross-entropy
+    rows for a softmax output also sum to 1 (within ``n_out · 2⁻²⁰``, see
+    :class:`~xpbackprop.losses.CrossEntropy`). ``n_out`` is the output's width: for a network
+    ending in Conv1D and Flatten, ``C_out · L_out``. The public methods read NaN/inf, the label
+    range and the row sums back to the host once per call.
     """
 
     def __init__(
@@ -195,9 +199,16 @@ class Sequential:
 
     def copy(self, *, backend: str | ModuleType | None = None, device: Any = None,
              dtype: str | None = None) -> Sequential:
-        """A new network with the same layers, loss and parameter values, optionally elsewhere."""
+        """A new network with the same layers, loss and parameter values, optionally elsewhere.
+
+        Nothing is shared with ``self``: the copy has its own generator in the same state (the
+        same future batch orders, drawn independently) and none of the per-namespace caches
+        (:attr:`_TRANSIENT`: a JAX compiled step is bound to the network that built it)."""
         clone = object.__new__(type(self))
-        clone.__dict__.update({k: v for k, v in self.__dict__.items()})
+        clone.__dict__.update({k: copy.copy(v) if isinstance(v, (list, dict)) else v
+                               for k, v in self.__dict__.items() if k not in self._TRANSIENT})
+        clone.rng = copy.deepcopy(self.rng)
+        clone.loss_fn = copy.copy(self.loss_fn)
         clone.layers = [get_layer(layer.config()) for layer in self.layers]
         clone._bind(
             backend if backend is not None else self.backend,
@@ -253,9 +264,36 @@ class Sequential:
 
     @property
     def n_outputs(self) -> int:
-        """Width of the output layer."""
-        last = self.param_layers[-1]
-        return last.n_out if isinstance(last, Dense) else last.out_channels
+        """Width of the output ``(N, n_outputs)``: the last Dense layer's ``n_out`` for a network that
+        ends with it (and an activation); in general the size of :meth:`output_shape` (a Conv1D and
+        Flatten after the last Dense layer). ``ValueError`` for a network without a Dense layer,
+        whose output width depends on the input's length: ``math.prod(net.output_shape((C, L)))``."""
+        return math.prod(self.output_shape())
+
+    def output_shape(self, input_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """One sample's output shape, for samples of shape ``input_shape``; without it, the shape the
+        layers fix (from the last Dense layer on), ``ValueError`` where it depends on the input."""
+        if input_shape is not None:
+            shape, rest = tuple(input_shape), self.layers
+        else:
+            fixed = self._fixed_output()
+            if fixed is None:
+                raise ValueError(
+                    f"the output width of this network depends on its input's length (no Dense layer "
+                    f"fixes it): give one sample's shape, net.output_shape((C, L)); layers {self.layers}"
+                )
+            shape, rest = fixed
+        for layer in rest:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def _fixed_output(self) -> tuple[tuple[int, ...], list[Layer]] | None:
+        """``((n_out,), layers after it)`` of the last Dense layer, or ``None`` without one."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if isinstance(layer, Dense):
+                return (layer.n_out,), self.layers[i + 1:]
+        return None
 
     @property
     def output_activation(self) -> str:
@@ -284,19 +322,44 @@ class Sequential:
         return X
 
     def _targets(self, Y: Any, n_rows: int, name: str = "Y", x_name: str = "X",
-                 checks: validation.ValueChecks | None = None) -> Any:
+                 checks: validation.ValueChecks | None = None, *,
+                 sample_shape: tuple[int, ...] | None = None) -> Any:
         """``Y`` encoded as ``(N, n_out)`` floats, after the structural checks; with ``checks``,
-        the value checks (finite, label range, target range) join them (read later)."""
+        the value checks (finite, label range, target range, cross-entropy row sums) join them
+        (read later). ``sample_shape``, one input sample's shape, is needed only where the layers
+        do not fix the output width (a network without a Dense layer)."""
         Y = validation.as_array(Y, self.xp, name=name, device=self.device,
                                 expected_device=self._param_device, backend=self.backend)
-        n_out = self.n_outputs
+        n_out = self._target_width(sample_shape)
         validation.check_targets(Y, self.loss_fn, n_out, n_rows, name=name, x_name=x_name)
         if Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp):
             Y = validation.cast(Y, self.xp, self.dtype)  # out-of-range values: inf, reported below
         encoded = self.loss_fn.encode_targets(Y, n_out, xp=self.xp, dtype=self.dtype)
         if checks is not None:
-            checks.targets(Y, encoded, self.loss_fn, n_out, name)
+            checks.targets(Y, encoded, self.loss_fn, n_out, name, output=self.output_activation)
         return encoded
+
+    def _target_width(self, sample_shape: tuple[int, ...] | None) -> int:
+        """``n_out`` of the targets: the output's width, which must be one row per sample."""
+        fixed = self._fixed_output()
+        if fixed is None:
+            if sample_shape is None:
+                raise ValueError(
+                    "the targets' width of a network without a Dense layer depends on the input's "
+                    "length: pass the input sample shape (sample_shape=X.shape[1:])"
+                )
+            out = self.output_shape(sample_shape)
+        else:
+            out, rest = fixed
+            for layer in rest:
+                out = layer.output_shape(out)
+        if len(out) != 1:
+            raise ValueError(
+                f"the network's output has shape {out} per sample, but a loss compares one row of "
+                f"targets per sample: end the network with Flatten() to train it against "
+                f"(N, {math.prod(out)}) targets"
+            )
+        return out[0]
 
     def _checked(self, X: Any, Y: Any = None, *, x_name: str = "X", y_name: str = "Y",
                  checks: validation.ValueChecks | None = None) -> tuple[Any, Any]:
@@ -306,7 +369,7 @@ class Sequential:
         checks = validation.ValueChecks(self.xp) if own else checks
         X = self._input(X, x_name, checks)
         if Y is not None:
-            Y = self._targets(Y, X.shape[0], y_name, x_name, checks)
+            Y = self._targets(Y, X.shape[0], y_name, x_name, checks, sample_shape=tuple(X.shape[1:]))
         if own:
             checks.run()
         return X, Y
@@ -440,7 +503,8 @@ class Sequential:
         activation or loss names, ``early_stopping`` without ``validation_data``) and for
         data that does not fit (feature count, rows of X and Y, target shape or encoding,
         labels outside ``[0, n_outputs)`` or not whole numbers, BCE targets outside
-        ``[0, 1]``, NaN or infinite values, empty arrays, another device). The values of
+        ``[0, 1]``, cross-entropy rows for a softmax output that do not sum to 1, NaN or
+        infinite values, empty arrays, another device). The values of
         ``X``, ``Y`` and ``validation_data`` are read back once for these checks.
         """
         return fit(self, X, Y, epochs=epochs, lr=lr, **options)

@@ -169,7 +169,7 @@ class Trainer:
         loop of steps never waits for the device: ``fit`` checks them once per call.
         """
         X = self.net._input(X)
-        return self._step(X, self.net._targets(Y, X.shape[0]))[0]
+        return self._step(X, self.net._targets(Y, X.shape[0], sample_shape=tuple(X.shape[1:])))[0]
 
     def _kept_parameters(self) -> list[Any]:
         """The network's parameters as they are now, unchanged by later steps: copies where the

@@ -53,6 +53,7 @@ __all__ = [
     "is_floating",
     "is_integral",
     "is_label_vector",
+    "row_sum_tolerance",
 ]
 
 _NUMERIC_KINDS = ("real floating", "integral", "bool")
@@ -391,6 +392,17 @@ def check_targets(Y: Any, loss: Any, n_out: int, n_rows: int, *, name: str = "Y"
         )
 
 
+def row_sum_tolerance(n_out: int) -> float:
+    """How far a cross-entropy target row may sum from 1 for a softmax output: ``n_out · 2⁻²⁰``.
+
+    Soft labels rounded to float32 and summed there are off by at most ``n_out · 2⁻²⁴`` (each
+    entry and each addition rounds by at most half an ulp of 1), so float32 probability rows pass
+    with a 16-fold margin, while a row that is off by more (a gradient error of that relative
+    size) is refused.
+    """
+    return n_out * 2.0**-20
+
+
 def is_label_vector(Y: Any, loss: Any, n_out: int) -> bool:
     """Whether ``Y`` holds class labels (cross-entropy, 1-d, more than one output)."""
     return getattr(loss, "name", "") == "cross_entropy" and Y.ndim == 1 and n_out > 1
@@ -435,9 +447,12 @@ class ValueChecks:
             return
         self._add(~xp.all(xp.isfinite(A)), lambda: _non_finite_error(A, name, xp))
 
-    def targets(self, Y: Any, encoded: Any, loss: Any, n_out: int, name: str = "Y") -> None:
+    def targets(self, Y: Any, encoded: Any, loss: Any, n_out: int, name: str = "Y", *,
+                output: str | None = None) -> None:
         """Finite targets; labels in ``[0, n_out)`` and whole numbers (cross-entropy labels);
-        values in ``[0, 1]`` (binary cross-entropy, cross-entropy probability rows)."""
+        values in ``[0, 1]`` (binary cross-entropy, cross-entropy probability rows); and, for
+        cross-entropy with the network's ``output`` its canonical softmax, rows that sum to 1
+        within :func:`row_sum_tolerance` (the fused ``dZ = A - Y`` is exact only then)."""
         xp = self.xp
         if is_label_vector(Y, loss, n_out):
             if xp.isdtype(Y.dtype, "bool"):
@@ -466,6 +481,12 @@ class ValueChecks:
             return _unit_interval_error(encoded, kind, name, xp)
 
         self._add(~inside, explain)
+        if kind == "cross_entropy" and output is not None and output == getattr(loss, "canonical", None):
+            # d/dZ of -Σ_k Y_k log softmax(Z)_k is A Σ_k Y_k - Y: the fused A - Y needs Σ_k Y_k = 1.
+            # NaN sums fail the comparison: the range check above reports them.
+            sums = column_sum(encoded, xp=xp)
+            tol = row_sum_tolerance(n_out)
+            self._add(xp.max(xp.abs(sums - 1.0)) > tol, lambda: _row_sum_error(sums, tol, name, xp))
 
     def run(self) -> None:
         """Read every pending flag at once; raise the first problem's exception."""
@@ -540,6 +561,18 @@ def _fractional_labels_error(Y: Any, n_out: int, name: str, xp: ModuleType) -> V
         f"{name} is a 1-d float array given as class labels for cross-entropy, but {len(bad)} of "
         f"its {len(labels)} values are not whole numbers, e.g. {_examples([v for _, v in bad])} "
         f"(first in row {bad[0][0]}); pass integer labels in [0, {n_out}) or one-hot rows of width {n_out}"
+    )
+
+
+def _row_sum_error(sums: Any, tol: float, name: str, xp: ModuleType) -> ValueError:
+    values = _host_list(sums, xp)
+    bad = [(i, v) for i, v in enumerate(values) if abs(v - 1.0) > tol]
+    i, v = bad[0]
+    return ValueError(
+        f"cross-entropy target rows for a softmax output must each sum to 1 (one-hot or probability "
+        f"rows: the gradient dZ = A - Y assumes it), but {len(bad)} of the {len(values)} rows of "
+        f"{name} do not; the first, row {i}, sums to {v:.9g} (allowed: |sum - 1| <= {tol:.3g}); "
+        f"divide each row by its sum, or pass class labels of shape (N,)"
     )
 
 
