@@ -351,3 +351,16 @@ def test_bad_reduction_raises(make, reduction):
         make(reduction=reduction)
     assert "mean" in str(info.value)
     assert "sum" in str(info.value)
+
+
+@pytest.mark.parametrize("half", ["no", "False", None, 0.5, [True]])
+def test_mse_half_must_be_a_boolean(half):
+    with pytest.raises(TypeError, match=r"half must be True or False"):
+        xb.MSE(half=half)
+    with pytest.raises(TypeError, match=r"half must be True or False"):
+        get_loss({"name": "mse", "half": half})
+
+
+def test_mse_half_takes_numpy_booleans():
+    assert xb.MSE(half=np.True_) == xb.MSE(half=True)
+    assert xb.MSE(half=np.False_) == xb.MSE()

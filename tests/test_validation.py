@@ -661,3 +661,13 @@ def test_cross_entropy_rows_of_any_sum_are_fine_without_a_softmax_output(backend
     net = xb.MLP([3, 4, 3], hidden="tanh", output="sigmoid", loss="cross_entropy", backend=backend,
                  dtype="float64", seed=3)
     _assert_gradients_are_central_differences(net, X, Y_)
+
+
+def test_float_labels_are_checked_before_any_rounding_to_the_network_dtype(backend):
+    # 1.0000001 rounds to 1.0 in float32: the labels must be checked as given
+    net = xb.MLP([2, 3, 3], dtype="float32", backend=backend, seed=0)
+    X = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match=r"not whole numbers, e\.g\. \[1\.0000001\] \(first in row 1\)"):
+        net.loss(X, np.array([0, 1.0000001, 2]))
+    expected = net.loss(X, np.array([0, 1, 2]))
+    assert net.loss(X, np.array([0, 1.0, 2])) == expected

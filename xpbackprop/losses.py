@@ -121,6 +121,8 @@ class MSE(Loss):
 
     def __init__(self, half: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
+        if half not in (True, False):  # bool("no") would be True
+            raise TypeError(f"half must be True or False, got {type(half).__name__} {half!r}")
         self.half = bool(half)
 
     def __repr__(self) -> str:

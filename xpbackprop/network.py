@@ -332,8 +332,11 @@ class Sequential:
                                 expected_device=self._param_device, backend=self.backend)
         n_out = self._target_width(sample_shape)
         validation.check_targets(Y, self.loss_fn, n_out, n_rows, name=name, x_name=x_name)
-        if Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp):
-            Y = validation.cast(Y, self.xp, self.dtype)  # out-of-range values: inf, reported below
+        if (Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp)
+                and not validation.is_label_vector(Y, self.loss_fn, n_out)):
+            # targets in the network's dtype (out-of-range values: inf, reported below); class
+            # labels keep theirs, so that 1.0000001 is not rounded into a whole number first
+            Y = validation.cast(Y, self.xp, self.dtype)
         encoded = self.loss_fn.encode_targets(Y, n_out, xp=self.xp, dtype=self.dtype)
         if checks is not None:
             checks.targets(Y, encoded, self.loss_fn, n_out, name, output=self.output_activation)

@@ -540,7 +540,7 @@ def _non_finite_error(A: Any, name: str, xp: ModuleType) -> ValueError:
 
 
 def _examples(values: list[Any], limit: int = 5) -> str:
-    shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:limit])
+    shown = ", ".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in values[:limit])
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
