@@ -523,3 +523,24 @@ def test_randomly_damaged_checkpoints_resume_or_raise_model_file_error(tmp_path)
             outcomes["resumed"] += 1
             assert history.epochs == 3 and all(np.isfinite(w).all() for w in host(net))
     assert outcomes["refused"] > 200, outcomes
+
+
+def test_early_stopping_counts_from_the_start_while_no_validation_loss_is_finite():
+    # validation inputs near float32's limit overflow the forward pass: every val_loss is NaN, no
+    # epoch is "best", and training still stops after `patience` epochs, keeping its weights
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 3, 20)
+    Xv, yv = (np.abs(rng.normal(size=(6, 3))) * 1e38).astype(np.float32), rng.integers(0, 3, 6)
+
+    def net():
+        return xb.MLP([3, 4, 3], hidden="relu", dtype="float32", seed=0)
+
+    stopped = net()
+    with np.errstate(all="ignore"):
+        history = stopped.fit(X, y, epochs=30, lr=0.1, validation_data=(Xv, yv), early_stopping=True,
+                              patience=3)
+    assert not any(math.isfinite(v) for v in history.val_loss)
+    assert history.stop_reason == "early_stopping" and history.epochs == 3 and history.best_epoch is None
+    plain = net()
+    plain.fit(X, y, epochs=3, lr=0.1)
+    assert_bitwise(host(stopped), host(plain))

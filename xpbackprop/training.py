@@ -427,7 +427,7 @@ def fit(
                 asked = [_asks_to_stop(cb(net, epoch + 1, dict(logs))) for cb in callbacks]
                 stop = _stop_test(history, goal, stop_on_zero_errors, early_stopping, patience,
                                   asked=any(asked), interrupted=interrupt.requested)
-                if stop == "early_stopping":
+                if stop == "early_stopping" and best[1] is not None:
                     net._store(best[1])
                 if stop:
                     history.stop_reason = stop
@@ -572,7 +572,8 @@ def _stop_test(history: History, goal: float | None, zero_errors: bool, early_st
         return "zero_errors"
     if asked:
         return "callback"
-    if early_stopping and epoch - (history.best_epoch or epoch) >= patience:
+    # epochs since the best validation loss, or since the start while none was finite
+    if early_stopping and epoch - (history.best_epoch or 0) >= patience:
         return "early_stopping"
     return "interrupted" if interrupted else ""
 
