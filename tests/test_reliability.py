@@ -544,3 +544,25 @@ def test_early_stopping_counts_from_the_start_while_no_validation_loss_is_finite
     plain = net()
     plain.fit(X, y, epochs=3, lr=0.1)
     assert_bitwise(host(stopped), host(plain))
+
+
+def test_an_epoch_whose_summed_loss_overflows_is_not_a_divergence():
+    # float32 batch losses of ~3.6e37 times 4 rows each: their float32 sum overflows, while every
+    # step's loss and every parameter stays finite; the epoch's loss is then the steps' mean
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    Y = np.full((40, 1), 6.0e18, dtype=np.float32)
+
+    def net():
+        return xb.MLP([3, 4, 1], hidden="tanh", output="identity", loss="mse", seed=0, dtype="float32")
+
+    fitted = net()
+    with np.errstate(all="ignore"):
+        history = fitted.fit(X, Y, epochs=1, lr=1e-30, batch_size=4, shuffle=False)
+    stepped = net()
+    trainer = xb.Trainer(stepped, lr=1e-30)
+    losses = [float(trainer.step(X[i : i + 4], Y[i : i + 4])) for i in range(0, 40, 4)]
+    assert all(math.isfinite(v) for v in losses) and sum(v * 4 for v in losses) > 3.5e38
+    assert history.stop_reason == "epochs"
+    assert history.loss[0] == pytest.approx(math.fsum(losses) / 10, rel=1e-12)
+    assert_bitwise(host(fitted), host(stepped))

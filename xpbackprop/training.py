@@ -379,11 +379,17 @@ def fit(
                     values = _backend.to_numpy(xp.stack([xp.astype(v, net.dtype) for v in summary]))
                     epoch_loss = float(values[0])
                     finite = math.isfinite(epoch_loss) and values[1] == 1
+                failed = None
                 if not finite:
                     # back to the epoch's start, then step by step to the last finite step
                     net._store(start[0])
                     trainer.state = start[1]
-                    failed = _replay_until_non_finite(trainer, batches[:steps], xp)
+                    failed, replayed = _replay_until_non_finite(trainer, batches[:steps], xp)
+                    if failed is None and not cut:
+                        # every step finite: only the epoch's sum overflowed the network's dtype;
+                        # the epoch's loss from the steps' own losses, summed in float64
+                        epoch_loss = math.fsum(replayed) / n if mean else math.fsum(replayed)
+                if failed is not None:
                     message = (
                         f"training diverged in epoch {epoch + 1}, step {failed}: the loss or a "
                         f"parameter became non-finite. The network keeps the parameters and optimizer "
@@ -666,18 +672,22 @@ def _run_epoch(trainer: Trainer, batches: list[Any], mean: bool, count_errors: b
     return total, errors, steps
 
 
-def _replay_until_non_finite(trainer: Trainer, batches: list[Any], xp: Any) -> int:
+def _replay_until_non_finite(trainer: Trainer, batches: list[Any], xp: Any) -> tuple[int | None, list[float]]:
     """Re-run the epoch one step at a time (a read per step); stop before the first step whose
-    loss or result is non-finite, with that step's parameters and state restored. Returns its number."""
-    net = trainer.net
-    for step, (Xb, Yb, _) in enumerate(batches, start=1):
+    loss or result is non-finite, with that step's parameters and state restored. Returns its
+    number (``None`` when every step is finite: only the epoch's summed loss overflowed) and the
+    losses of the steps before it, each times its rows for a ``"mean"`` loss, as ``fit`` sums them."""
+    net, mean = trainer.net, trainer.net.loss_fn.reduction == "mean"
+    losses: list[float] = []
+    for step, (Xb, Yb, rows) in enumerate(batches, start=1):
         before = (trainer._kept_parameters(), _snapshot(trainer.state, xp))
         loss_b, _ = trainer._step(Xb, Yb)
         if not bool(_all_finite([loss_b, *net.parameters], xp)):
             net._store(before[0])
             trainer.state = before[1]
-            return step
-    return len(batches)  # not reproduced: keep the epoch's end (cannot happen for deterministic steps)
+            return step, losses
+        losses.append(float(loss_b) * rows if mean else float(loss_b))
+    return None, losses
 
 
 def _all_finite(arrays: list[Any], xp: Any) -> Any:
