@@ -198,3 +198,34 @@ def test_foreign_array_into_a_network_names_both(backend, xp):
     assert other in str(info.value)
     with pytest.raises(TypeError):
         net.gradients(np.ones((4, 2)), xb.namespace(other).asarray([0, 1, 1, 0]))
+
+
+# --- host data of every layout -------------------------------------------------------------
+
+
+def test_host_data_in_any_byte_order_and_order_gives_the_numpy_numbers(backend):
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(6, 3)), np.array([0, 1, 1, 0, 1, 0])
+    expected = xb.MLP([3, 4, 2], dtype="float64", seed=0).loss(X, y)
+    net = xb.MLP([3, 4, 2], dtype="float64", backend=backend, seed=0)
+    for given in (X.astype(">f8"), np.asfortranarray(X), X[:, ::-1][:, ::-1].copy(order="F")):
+        assert net.loss(given, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_zero_dimensional_host_array_stays_zero_dimensional(backend, xp):
+    enable_float64(xp)
+    for given in (np.array(1.5), np.float64(1.5)):
+        moved = xb.backend.to_backend(given, xp)
+        assert tuple(moved.shape) == ()
+        assert float(xb.to_numpy(moved)) == 1.5
+    # so 0-d targets are refused on every backend, as on NumPy
+    with pytest.raises(ValueError, match=r"got 0-d shape \(\)"):
+        xb.MLP([3, 4, 2], dtype="float64", backend=backend, seed=0).loss(np.zeros((1, 3)), np.array(1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "float32", np.dtype("float64")])
+def test_a_dtype_may_be_given_as_a_numpy_scalar_type(dtype):
+    net = xb.MLP([2, 3, 2], dtype=dtype, seed=0)
+    assert net.dtype_name == np.dtype(dtype).name
+    with pytest.raises(ValueError, match=r"dtype must be 'float32' or 'float64', got <class 'numpy\.int64'>"):
+        xb.MLP([2, 3, 2], dtype=np.int64)

@@ -317,3 +317,24 @@ def test_distributed_fit_example_small_run(tmp_path):
     assert all(p < figures["memory_limit"] for p in figures["worker_peak_rss"]), figures
     assert not (tmp_path / "data").exists(), "the example leaves no data behind without --keep"
     assert "epoch   2  loss" in result.stdout
+
+
+def test_unknown_chunk_sizes_are_named_with_the_way_out():
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(8)
+    X = da.from_array(rng.normal(size=(20, 3)), chunks=(5, 3))
+    y = da.from_array(rng.integers(0, 2, 20), chunks=5)
+    keep = X[:, 0] > 0
+    net = xb.MLP([3, 4, 2], backend="dask", dtype="float64", seed=0)
+    before = [xb.to_numpy(p) for p in net.parameters]
+    with pytest.raises(ValueError, match=r"X is a Dask array whose chunk sizes are unknown .* "
+                                         r"X\.compute_chunk_sizes\(\)"):
+        net.fit(X[keep], y[keep], epochs=1)
+    with pytest.raises(ValueError, match=r"chunk sizes are unknown"):
+        net.predict(X[keep])
+    for a, b in zip(net.parameters, before):
+        np.testing.assert_array_equal(xb.to_numpy(a), b)
+    Xk, yk = X[keep], y[keep]
+    Xk.compute_chunk_sizes()
+    yk.compute_chunk_sizes()
+    assert net.fit(Xk, yk, epochs=1).epochs == 1  # the way out works

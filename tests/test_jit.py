@@ -92,3 +92,62 @@ def test_parameters_stay_concrete_after_tracing():
     assert not np.allclose(xb.to_numpy(net.forward(X)), before)
     _, dW, _ = net.gradients(X, y)
     assert all(np.all(np.isfinite(xb.to_numpy(g))) for g in dW)
+
+
+def _trained(backend, change):
+    """A network trained one epoch, changed by ``change(net)``, then trained two more: the losses
+    and first weights."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    net = xb.Sequential([xb.Dense(3, 4), xb.Activation("tanh"), xb.Dense(4, 2)], loss="mse", backend=backend,
+                        dtype="float64", seed=0)
+    net.fit(X, Y, epochs=1, lr=0.1, shuffle=False)
+    change(net)
+    history = net.fit(X, Y, epochs=2, lr=0.1, shuffle=False)
+    return history.loss, xb.to_numpy(net.weights[0])
+
+
+def _new_loss(net):
+    net.loss_fn = xb.MSE(half=True, reduction="sum")
+
+
+def _new_activation(net):
+    net.layers[1] = xb.Activation("sigmoid")
+
+
+@pytest.mark.parametrize("change", [_new_loss, _new_activation])
+def test_a_network_whose_loss_or_layers_change_is_compiled_again(change):
+    # the same shapes, so JAX alone would reuse its trace of the old loss or activation
+    eager_losses, eager_w = _trained("numpy", change)
+    losses, w = _trained("jax", change)
+    assert losses == pytest.approx(eager_losses, rel=1e-12)
+    assert_close(w, eager_w, rtol=1e-12)
+
+
+def test_a_shared_update_does_not_follow_a_changed_optimizer_object():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(24, 4)), rng.integers(0, 3, 24)
+
+    def run(backend, optimizer, before_steps=None):
+        net = xb.MLP([4, 5, 3], backend=backend, dtype="float64", seed=1)
+        trainer = xb.Trainer(net, lr=0.05, optimizer=optimizer)
+        losses = []
+        for k in range(4):
+            if before_steps is not None:
+                before_steps(trainer, k)
+            losses.append(float(trainer.step(X, y)))
+        return losses
+
+    # one Trainer's Adam changed after its update was compiled and shared ...
+    changed = xb.Adam()
+    xb.Trainer(xb.MLP([4, 5, 3], backend="jax", dtype="float64", seed=1), lr=0.05, optimizer=changed)
+    changed.beta1 = 0.5
+    # ... a fresh Adam elsewhere still runs beta1 = 0.9, as on NumPy
+    assert run("jax", xb.Adam()) == pytest.approx(run("numpy", xb.Adam()), rel=1e-12)
+
+    # and a Trainer whose own optimizer changes between steps follows it, as on NumPy
+    def halfway(trainer, k):
+        if k == 2:
+            trainer.optimizer.beta1 = 0.5
+
+    assert run("jax", xb.Adam(), halfway) == pytest.approx(run("numpy", xb.Adam(), halfway), rel=1e-12)

@@ -566,3 +566,16 @@ def test_an_epoch_whose_summed_loss_overflows_is_not_a_divergence():
     assert history.stop_reason == "epochs"
     assert history.loss[0] == pytest.approx(math.fsum(losses) / 10, rel=1e-12)
     assert_bitwise(host(fitted), host(stepped))
+
+
+def test_a_trainer_refuses_a_network_that_moved_to_another_backend():
+    X, y = data()
+    net = net64()
+    trainer = xb.Trainer(net, lr=0.1)
+    trainer.step(X[:8], y[:8])
+    net.to("array_api_strict")
+    before = host(net)
+    with pytest.raises(ValueError, match=r"moved to array_api_strict \(net\.to\) after this Trainer"):
+        trainer.step(X[:8], y[:8])
+    assert_bitwise(host(net), before)
+    xb.Trainer(net, lr=0.1).step(X[:8], y[:8])  # a new one takes it

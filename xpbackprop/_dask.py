@@ -47,9 +47,15 @@ def from_host(host: Any) -> Any:
     return da.from_array(host, chunks=_row_chunks(host.shape, host.dtype)).persist()
 
 
-def whole_samples(x: Any) -> Any:
+def whole_samples(x: Any, name: str = "X") -> Any:
     """``x`` rechunked (lazily) so that every axis but the first is one chunk: each sample lies
-    in a single chunk, the row-chunked layout the formulas reduce over. A no-op when it already is."""
+    in a single chunk, the row-chunked layout the formulas reduce over. A no-op when it already is.
+    ``ValueError`` (naming ``name``) where the chunk sizes are unknown, as after a boolean mask."""
+    if any(size != size for sizes in x.chunks for size in sizes):  # NaN: not known until computed
+        raise ValueError(
+            f"{name} is a Dask array whose chunk sizes are unknown (shape {x.shape}, as after "
+            f"boolean indexing); call {name}.compute_chunk_sizes() first"
+        )
     if x.ndim < 2 or all(len(c) == 1 for c in x.chunks[1:]):
         return x
     return x.rechunk({axis: -1 for axis in range(1, x.ndim)})

@@ -10,6 +10,7 @@ compiled function, so updating them never triggers a new trace.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +20,14 @@ __all__ = ["compiled_loss_and_gradients", "compiled_update"]
 def compiled_loss_and_gradients(net: Any) -> Callable[..., tuple[Any, ...]]:
     """``f(X, Y, *, return_output=False, factor=1.0)`` like ``net._loss_and_gradients``, compiled.
 
-    Kept on the network (for its namespace), so that every Trainer of it, one per ``fit`` call,
-    reuses the traces instead of compiling again.
+    Kept on the network (for its namespace and structure: layers and loss), so that every Trainer
+    of it, one per ``fit`` call, reuses the traces instead of compiling again, and none runs a
+    trace of layers or a loss the network no longer has (JAX traces again only for new shapes).
     """
+    structure = _structure(net)
     cached = net.__dict__.get("_compiled_loss_and_gradients")
-    if cached is not None and cached[0] is net.xp:
-        return cached[1]
+    if cached is not None and cached[0] is net.xp and cached[1] == structure:
+        return cached[2]
     import jax
 
     traces = [0]  # how many times jax traced this function (its Python body runs only then)
@@ -49,8 +52,14 @@ def compiled_loss_and_gradients(net: Any) -> Callable[..., tuple[Any, ...]]:
 
     loss_and_gradients.compiled = compiled  # type: ignore[attr-defined]  # (its trace cache, for tests)
     loss_and_gradients.traces = traces  # type: ignore[attr-defined]
-    net._compiled_loss_and_gradients = (net.xp, loss_and_gradients)
+    net._compiled_loss_and_gradients = (net.xp, structure, loss_and_gradients)
     return loss_and_gradients
+
+
+def _structure(net: Any) -> str:
+    """What a trace of ``net``'s step depends on besides array shapes: its layers and loss."""
+    return repr(([type(layer).__name__ for layer in net.layers], [layer.config() for layer in net.layers],
+                 type(net.loss_fn).__name__, net.loss_fn.config()))
 
 
 def compiled_update(optimizer: Any, decay: list[bool], xp: Any) -> Callable[..., tuple[Any, Any]]:
@@ -70,6 +79,10 @@ def compiled_update(optimizer: Any, decay: list[bool], xp: Any) -> Callable[...,
 
     key = None
     if type(optimizer) in (SGD, Adam):
+        # a shared update keeps its own copy: later changes to this optimizer object must not reach
+        # the other Trainers it serves (a Trainer whose optimizer's configuration changes gets a
+        # new update: Trainer._step)
+        optimizer = copy.deepcopy(optimizer)
         key = (type(optimizer), tuple(sorted(optimizer.config().items())), tuple(decay), xp)
         if key in _UPDATES:
             return _UPDATES[key]

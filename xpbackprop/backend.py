@@ -175,7 +175,12 @@ def to_numpy(x: Any) -> np.ndarray:
 
 def dtype_name(dtype: Any) -> str:
     """``"float32"`` or ``"float64"`` for a name or a dtype object; ``ValueError`` otherwise."""
-    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", str(dtype)).split(".")[-1]
+    if isinstance(dtype, str):
+        name = dtype
+    elif isinstance(dtype, type):  # a scalar type: np.float32, jnp.float64
+        name = dtype.__name__
+    else:  # a dtype object: np.dtype("float32"), torch.float32, array-api-strict's
+        name = getattr(dtype, "name", str(dtype)).split(".")[-1]
     if name not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return name
@@ -223,7 +228,13 @@ def to_backend(
         # a copy, so that the Dask array never shares memory with the caller's
         return from_host(np.array(x, dtype=dtype, copy=True))
     if lib == "numpy" and target != "numpy":
-        x = np.ascontiguousarray(x)
+        # what every library takes: native byte order, C order (and 0-d stays 0-d, which
+        # np.ascontiguousarray would make (1,))
+        x = np.asarray(x)
+        if not x.dtype.isnative:
+            x = x.astype(x.dtype.newbyteorder("="))
+        if not x.flags.c_contiguous:
+            x = np.array(x, order="C")
     kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}
     if dtype is not None:
         kwargs["dtype"] = dtype

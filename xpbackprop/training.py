@@ -147,6 +147,8 @@ class Trainer:
         splits = type(opt).update is Optimizer.update and type(opt).apply is not Optimizer.apply
         self._compiled_update = (compiled_update(opt, self._decay, net.xp)
                                  if is_jax_namespace(net.xp) and splits else None)
+        self._update_config = opt.config() if self._compiled_update is not None else None
+        self._xp = net.xp  # the namespace the state and the compiled functions belong to
 
     @property
     def lr(self) -> float:
@@ -182,6 +184,11 @@ class Trainer:
         """:meth:`step` for arrays already on the device and encoded; returns ``(loss, A_L)``,
         or ``(loss, measure(A_L))`` when ``measure`` is given."""
         net, xp = self.net, self.net.xp
+        if xp is not self._xp:
+            raise ValueError(
+                f"the network moved to {net.backend} (net.to) after this Trainer was made for it; "
+                f"make a new Trainer (its optimizer state is on the old backend)"
+            )
         # SGD's update is linear in η·g: the output delta carries -η, so the gradients arrive as
         # the step u = -η g itself and the update skips a pass over every gradient (lr = -1
         # below: θ - (-1)·u = θ + u)
@@ -191,6 +198,9 @@ class Trainer:
         extra = A_L if measure is None else measure(A_L)
         params = net.parameters
         if self._compiled_update is not None:
+            if self.optimizer.config() != self._update_config:  # changed since: compile its update
+                self._compiled_update = compiled_update(self.optimizer, self._decay, xp)
+                self._update_config = self.optimizer.config()
             params, self.state = self._compiled_update(params, grads, self.state, lr,
                                                        self.weight_decay * factor)
         else:

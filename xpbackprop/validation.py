@@ -263,7 +263,7 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
         if target == "dask":  # chunked by rows only: each sample whole in one chunk (lazy)
             from ._dask import whole_samples
 
-            x = whole_samples(x)
+            x = whole_samples(x, name)
         return x
     if lib == "builtins":
         raise TypeError(f"{name} must be an array of numbers, got {_type_name(x)} {x!r:.60}")
