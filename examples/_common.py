@@ -1,4 +1,4 @@
-"""Shared command line of the examples: ``--backend`` and ``--dtype``."""
+"""Shared command line of the examples: ``--backend`` (each example fixes its own dtype)."""
 
 from __future__ import annotations
 
