@@ -579,3 +579,45 @@ def test_a_trainer_refuses_a_network_that_moved_to_another_backend():
         trainer.step(X[:8], y[:8])
     assert_bitwise(host(net), before)
     xb.Trainer(net, lr=0.1).step(X[:8], y[:8])  # a new one takes it
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
+def test_a_checkpoint_from_before_the_rate_was_recorded_still_resumes(tmp_path, schedule):
+    # files of the earlier layout lack lr, weight_decay and the schedule's settings in meta['fit']
+    X, y = data(n=30)
+    kwargs = dict(epochs=6, lr=0.05, batch_size=7, shuffle=True, seed=2, schedule=schedule)
+    whole = net64()
+    whole.fit(X, y, **kwargs)
+    path = tmp_path / "c.npz"
+    stop_after_3 = lambda net, epoch, logs: epoch == 3  # noqa: E731
+    net64().fit(X, y, checkpoint=path, callbacks=[stop_after_3], **kwargs)
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files}
+    fit_args = json.loads(str(content["meta"]))["fit"]
+    recorded = {"constant": set(), "invscaling": {"power_t"}, "adaptive": {"n_iter_no_change", "tol"}}
+    assert {"lr", "weight_decay"} | recorded[schedule] <= set(fit_args)
+    assert not {"power_t", "n_iter_no_change", "tol"} - recorded[schedule] & set(fit_args)
+    _edited_meta(lambda m: [m["fit"].pop(k, None) for k in ("lr", "weight_decay", "power_t",
+                                                             "n_iter_no_change", "tol")])(content)
+    np.savez(path, **content)
+    resumed = net64(seed=9)
+    resumed.fit(X, y, resume=path, **kwargs)
+    assert_bitwise(host(resumed), host(whole))
+
+
+def test_the_last_epoch_is_checkpointed_and_a_resumed_run_drops_the_old_stop_reason(tmp_path):
+    X, y = data(n=30)
+    kwargs = dict(lr=0.05, batch_size=7, shuffle=True, seed=2)
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=7, checkpoint=path, checkpoint_every=5, **kwargs)
+    with np.load(path) as f:
+        assert json.loads(str(f["meta"]))["epochs_done"] == 7  # not 5: the run's last epoch is written
+    # a run stopped by a callback at epoch 3 goes on when resumed: its later checkpoints do not
+    # carry "callback" on
+    stop_at_3 = lambda net, epoch, logs: epoch == 3  # noqa: E731
+    net64().fit(X, y, epochs=9, checkpoint=path, callbacks=[stop_at_3], **kwargs)
+    history = net64().fit(X, y, epochs=5, resume=path, checkpoint=path, **kwargs)
+    assert history.stop_reason == "epochs" and history.epochs == 5
+    with np.load(path) as f:
+        meta = json.loads(str(f["meta"]))
+    assert meta["epochs_done"] == 5 and meta["history"]["stop_reason"] == ""

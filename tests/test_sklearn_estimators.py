@@ -519,6 +519,26 @@ def test_failed_fit_on_bad_values_keeps_the_estimator(xp, where, value):
     assert not hasattr(fresh, "n_features_in_")
 
 
+@pytest.mark.parametrize("params", [dict(solver="sgd", momentum=0.9), dict(solver="sgd", momentum=0.0),
+                                    dict(solver="adam")], ids=["momentum", "plain", "adam"])
+def test_a_partial_fit_that_diverges_keeps_the_estimator_as_it_was(xp, params):
+    """Training that diverges in ``partial_fit`` (or a warm-started ``fit``) changed the network
+    itself: its parameters, optimizer state and generator come back with the attributes, so the
+    next call continues as if the failed one had not happened."""
+    X, y = _data("regression", seed=24)
+    kw = dict(activation="tanh", learning_rate_init=0.01, batch_size=10, shuffle=True, **params)
+    est, twin = _estimator("regression", **kw), _estimator("regression", **kw)
+    for model in (est, twin):
+        model.partial_fit(_ns(xp, X), _ns(xp, y))
+    before = _fitted_state(est, _ns(xp, X))
+    with np.errstate(all="ignore"), pytest.raises((ValueError, FloatingPointError), match="diverged"):
+        est.partial_fit(_ns(xp, X), _ns(xp, y * 1e200))
+    _assert_unchanged(est, _ns(xp, X), before)
+    for model in (est, twin):  # and it goes on exactly as the one that never failed
+        model.partial_fit(_ns(xp, X), _ns(xp, y))
+    _assert_same_weights(est, twin, 0.0)
+
+
 def test_failed_partial_fit_sets_no_classes(xp):
     """A label outside ``classes=`` is refused before ``classes_`` is set: the next call still needs
     ``classes=``; on a fitted estimator, an unknown label changes nothing."""
@@ -649,3 +669,15 @@ def test_partial_fit_continues_after_pickling(xp, how, params):
         restarted.partial_fit(_ns(xp, X), _ns(xp, y))
     assert max(np.max(np.abs(xb.to_numpy(a) - xb.to_numpy(b)))
                for a, b in zip(restarted.coefs_, straight.coefs_)) > 1e-6
+
+
+def test_momentum_is_checked_for_sgd_only():
+    """scikit-learn takes any ``momentum`` in [0, 1] with adam, which does not use it."""
+    X, y = _data("regression", seed=25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPRegressor(hidden_layer_sizes=HIDDEN, solver="adam", momentum=1.0, max_iter=2).fit(X, y)
+        sklearn_nn.MLPRegressor(hidden_layer_sizes=HIDDEN, solver="adam", momentum=1.0, max_iter=2).fit(X, y)
+    assert ours.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"momentum must be a finite number in \[0, 1\), got 1\.0"):
+        MLPRegressor(hidden_layer_sizes=HIDDEN, solver="sgd", momentum=1.0).fit(X, y)

@@ -671,3 +671,17 @@ def test_float_labels_are_checked_before_any_rounding_to_the_network_dtype(backe
         net.loss(X, np.array([0, 1.0000001, 2]))
     expected = net.loss(X, np.array([0, 1, 2]))
     assert net.loss(X, np.array([0, 1.0, 2])) == expected
+
+
+def test_half_precision_soft_labels_are_held_to_their_own_rounding(backend):
+    # a half-precision model's softmax rows, rounded to float16: off by up to ~2^-11 from 1
+    rng = np.random.default_rng(12)
+    soft16 = rng.dirichlet(np.ones(10), size=N).astype(np.float16)
+    assert np.abs(soft16.astype(np.float64).sum(axis=1) - 1).max() > validation.row_sum_tolerance(10)
+    net = xb.MLP([3, 4, 10], hidden="tanh", backend=backend, dtype="float32", seed=3)
+    if backend in ("numpy", "torch", "jax", "dask"):  # libraries with a float16 (host data is converted)
+        assert np.isfinite(net.loss(X, soft16))
+    # the same rows in float32 are held to float32's tolerance: refused
+    with pytest.raises(ValueError, match=r"must each sum to 1"):
+        net.loss(X, soft16.astype(np.float32))
+    assert validation.row_sum_tolerance(10, float(np.finfo(np.float16).eps)) == 10 * 8 * 2.0**-10

@@ -175,8 +175,9 @@ class CrossEntropy(Loss):
     sums to 1 (one-hot or a probability vector): ``d/dZ`` of ``-Σ_k Y_k log softmax(Z)_k``
     is ``A Σ_k Y_k - Y``. So a network with a softmax output refuses ``(N, n_out)`` targets
     whose rows sum elsewhere (``ValueError`` naming the first such row and its sum), within
-    :func:`xpbackprop.validation.row_sum_tolerance` (``n_out · 2⁻²⁰``: float32 rounding of
-    soft labels passes). Class labels ``(N,)`` are one-hot rows, always fine.
+    :func:`xpbackprop.validation.row_sum_tolerance` (``n_out · 2⁻²⁰`` for float32 or float64 rows:
+    float32 rounding of soft labels passes; more for float16 and bfloat16 rows). Class labels
+    ``(N,)`` are one-hot rows, always fine.
     """
 
     name = "cross_entropy"

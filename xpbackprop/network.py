@@ -332,6 +332,7 @@ class Sequential:
                                 expected_device=self._param_device, backend=self.backend)
         n_out = self._target_width(sample_shape)
         validation.check_targets(Y, self.loss_fn, n_out, n_rows, name=name, x_name=x_name)
+        given = Y.dtype
         if (Y.dtype != self.dtype and validation.is_floating(Y.dtype, self.xp)
                 and not validation.is_label_vector(Y, self.loss_fn, n_out)):
             # targets in the network's dtype (out-of-range values: inf, reported below); class
@@ -339,7 +340,8 @@ class Sequential:
             Y = validation.cast(Y, self.xp, self.dtype)
         encoded = self.loss_fn.encode_targets(Y, n_out, xp=self.xp, dtype=self.dtype)
         if checks is not None:
-            checks.targets(Y, encoded, self.loss_fn, n_out, name, output=self.output_activation)
+            checks.targets(Y, encoded, self.loss_fn, n_out, name, output=self.output_activation,
+                           given_dtype=given)
         return encoded
 
     def _target_width(self, sample_shape: tuple[int, ...] | None) -> int:

@@ -42,7 +42,7 @@ from .losses import MSE, CrossEntropy
 from .metrics import labels
 from .network import MLP
 from .optimizers import Adam, Schedule
-from .training import Trainer, fit
+from .training import Trainer, _snapshot, fit
 from .validation import check_choice, check_integer, check_number, device_of
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -156,7 +156,8 @@ class _BaseMLP(BaseEstimator):
         check_number("learning_rate_init", self.learning_rate_init, low=0.0, low_open=True,
                      what="a positive finite number")
         check_number("power_t", self.power_t, low=0.0)
-        check_number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        if self.solver == "sgd":  # (scikit-learn takes any momentum in [0, 1] for adam, which ignores it)
+            check_number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
         check_number("beta_1", self.beta_1, low=0.0, high=1.0, high_open=True)
         check_number("beta_2", self.beta_2, low=0.0, high=1.0, high_open=True)
         check_number("epsilon", self.epsilon, low=0.0, low_open=True, what="a positive finite number")
@@ -319,14 +320,29 @@ class _BaseMLP(BaseEstimator):
         # A failed call leaves the estimator as it was: scikit-learn's validate_data resets
         # n_features_in_ as it checks X, and the values of array-library data (NaN, infinity,
         # labels) are checked by the training call, after the new network is in place. The
-        # attributes are shallow-copied (fitted ones are replaced, never changed in place; the
-        # old network is kept whole when a new one replaces it) and put back on any error.
+        # attributes are shallow-copied (fitted ones are replaced, not changed in place; the old
+        # network is kept whole when a new one replaces it) and put back on any error; a network
+        # that trains on (partial_fit, warm_start) also gets its parameters and partial_fit's
+        # optimizer state and its generator's state back (copies only of what the steps overwrite).
         saved = dict(self.__dict__)
+        net, trainer = saved.get("net_"), saved.get("_trainer")
+        kept = None
+        if net is not None and (incremental or self.warm_start):
+            overwrites = (trainer.optimizer.overwrites_parameters if incremental and trainer is not None
+                          else self.solver == "sgd" and self.momentum != 0)
+            kept = (_snapshot(net.parameters, net.xp) if overwrites else list(net.parameters),
+                    _snapshot(trainer.state, net.xp) if incremental and trainer is not None else None,
+                    net.rng.bit_generator.state)
         try:
             return self._fit_checked(X, y, incremental=incremental, classes=classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
+            if kept is not None:
+                net._store(kept[0])
+                if kept[1] is not None:
+                    trainer.state = kept[1]
+                net.rng.bit_generator.state = kept[2]  # the batch orders drawn are undrawn
             raise
 
     def _fit_checked(self, X: Any, y: Any, *, incremental: bool, classes: Any) -> _BaseMLP:

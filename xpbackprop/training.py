@@ -273,8 +273,8 @@ def fit(
       (``stop_reason="interrupted"``, with a :class:`TrainingInterrupted` warning); if a step of
       the cut epoch had diverged, that is handled as above instead.
     - ``checkpoint=path`` writes the network, optimizer state, schedule, the shuffling
-      generator's state and the history every ``checkpoint_every`` epochs and at the epoch
-      where training stops (atomically; the folder must exist);
+      generator's state and the history every ``checkpoint_every`` epochs and at the last epoch
+      of the run, whatever ended it (atomically; the folder must exist);
       ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
       with exactly the weights of an uninterrupted one (``epochs`` counts the whole run; the
       other settings, ``lr`` included, must be those of the run that wrote it). A run that
@@ -344,10 +344,14 @@ def fit(
     best: tuple[float, Any] = (math.inf, None)
     samples_seen, first_epoch = 0, 0
     # the settings a resumed run must share with the one that wrote the checkpoint, as JSON values
+    # (the schedule's own settings only where it uses them)
     fit_args = {"batch_size": batch_size, "shuffle": shuffle if isinstance(shuffle, str) else bool(shuffle),
                 "seed": _seed_record(seed), "optimizer": trainer.optimizer.config(), "schedule": schedule,
-                "n": n, "lr": float(lr), "weight_decay": float(weight_decay), "power_t": float(power_t),
-                "n_iter_no_change": int(n_iter_no_change), "tol": float(tol)}
+                "n": n, "lr": float(lr), "weight_decay": float(weight_decay)}
+    if schedule == "invscaling":
+        fit_args["power_t"] = float(power_t)
+    if schedule == "adaptive":
+        fit_args.update(n_iter_no_change=int(n_iter_no_change), tol=float(tol))
     if checkpoint is not None:
         _check_json("the training settings a checkpoint records", fit_args)
     if resume is not None:
@@ -360,6 +364,7 @@ def fit(
         if history.epochs and history.stop_reason and history.stop_reason == _stop_test(
                 history, goal, stop_on_zero_errors, early_stopping, patience, asked=False, interrupted=False):
             return history
+        history.stop_reason = ""  # training goes on: the file's reason no longer holds
     bar = _progress_bar(epochs) if progress else None
     if bar is not None and first_epoch:
         bar.update(first_epoch)
@@ -447,9 +452,10 @@ def fit(
                     net._store(best[1])
                 if stop:
                     history.stop_reason = stop
-                # the checkpoint of the last epoch is written when training stops too, with its
-                # reason: a run resumed from it stops where the uninterrupted one did
-                if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop):
+                # the run's last epoch is written too, whatever ends it (with the reason: a run
+                # resumed from it stops where the uninterrupted one did)
+                last = bool(stop) or epoch + 1 == epochs
+                if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or last):
                     _write_checkpoint(checkpoint, net, trainer, sched, rng, history, best,
                                       epoch + 1, samples_seen, fit_args)
                 if stop == "interrupted":
@@ -494,7 +500,9 @@ def _restore_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, 
 
     meta, params, arrays = read_checkpoint(path, net)
     _check_checkpoint_meta(meta, arrays, trainer, rng, path)  # all of it, before anything changes
-    mismatched = {k: (meta["fit"].get(k), v) for k, v in fit_args.items() if meta["fit"].get(k) != v}
+    # a file written before a setting was recorded is taken on the others' word
+    mismatched = {k: (meta["fit"].get(k), v) for k, v in fit_args.items()
+                  if (k in meta["fit"] or k not in _LATER_FIT_KEYS) and meta["fit"].get(k) != v}
     if mismatched:
         detail = ", ".join(f"{k}: file {a!r}, now {b!r}" for k, (a, b) in mismatched.items())
         raise ValueError(f"checkpoint {path} was written with other training settings ({detail})")
@@ -512,6 +520,10 @@ def _restore_checkpoint(path: Any, net: Any, trainer: Trainer, sched: Schedule, 
         setattr(history, key, value)
     best_params = [to_device(a) for a in arrays["best"]] or None
     return meta["epochs_done"], meta["samples_seen"], (meta["best_loss"], best_params)
+
+
+#: settings checkpoints record since a later version (older files lack them)
+_LATER_FIT_KEYS = ("lr", "weight_decay", "power_t", "n_iter_no_change", "tol")
 
 
 def _check_checkpoint_meta(meta: dict[str, Any], arrays: dict[str, list[Any]], trainer: Trainer,

@@ -392,15 +392,18 @@ def check_targets(Y: Any, loss: Any, n_out: int, n_rows: int, *, name: str = "Y"
         )
 
 
-def row_sum_tolerance(n_out: int) -> float:
-    """How far a cross-entropy target row may sum from 1 for a softmax output: ``n_out · 2⁻²⁰``.
+def row_sum_tolerance(n_out: int, eps: float = 2.0**-23) -> float:
+    """How far a cross-entropy target row may sum from 1 for a softmax output:
+    ``n_out · max(2⁻²⁰, 8 eps)``, ``eps`` the machine epsilon of the dtype the targets were given in
+    (float32's by default).
 
-    Soft labels rounded to float32 and summed there are off by at most ``n_out · 2⁻²⁴`` (each
-    entry and each addition rounds by at most half an ulp of 1), so float32 probability rows pass
-    with a 16-fold margin, while a row that is off by more (a gradient error of that relative
-    size) is refused.
+    Soft labels rounded to a dtype and summed there are off by at most ``n_out · eps / 2`` (each
+    entry and each addition rounds by at most half an ulp of 1), so probability rows pass with a
+    16-fold margin (float32: ``n_out · 2⁻²⁰``; float16 or bfloat16 rows, as a half-precision model
+    gives them, with their own), while a row that is off by more (a gradient error of that
+    relative size) is refused.
     """
-    return n_out * 2.0**-20
+    return n_out * max(2.0**-20, 8.0 * eps)
 
 
 def is_label_vector(Y: Any, loss: Any, n_out: int) -> bool:
@@ -448,11 +451,12 @@ class ValueChecks:
         self._add(~xp.all(xp.isfinite(A)), lambda: _non_finite_error(A, name, xp))
 
     def targets(self, Y: Any, encoded: Any, loss: Any, n_out: int, name: str = "Y", *,
-                output: str | None = None) -> None:
+                output: str | None = None, given_dtype: Any = None) -> None:
         """Finite targets; labels in ``[0, n_out)`` and whole numbers (cross-entropy labels);
         values in ``[0, 1]`` (binary cross-entropy, cross-entropy probability rows); and, for
         cross-entropy with the network's ``output`` its canonical softmax, rows that sum to 1
-        within :func:`row_sum_tolerance` (the fused ``dZ = A - Y`` is exact only then)."""
+        within :func:`row_sum_tolerance` of the dtype the targets were given in (``given_dtype``;
+        the fused ``dZ = A - Y`` is exact only then)."""
         xp = self.xp
         if is_label_vector(Y, loss, n_out):
             if xp.isdtype(Y.dtype, "bool"):
@@ -484,8 +488,10 @@ class ValueChecks:
         if kind == "cross_entropy" and output is not None and output == getattr(loss, "canonical", None):
             # d/dZ of -Σ_k Y_k log softmax(Z)_k is A Σ_k Y_k - Y: the fused A - Y needs Σ_k Y_k = 1.
             # NaN sums fail the comparison: the range check above reports them.
-            sums = column_sum(encoded, xp=xp)
-            tol = row_sum_tolerance(n_out)
+            # (a sum, not a product with ones: GPU libraries may run float32 products in TF32)
+            sums = xp.sum(encoded, axis=1)
+            given = encoded.dtype if given_dtype is None else given_dtype
+            tol = row_sum_tolerance(n_out, xp.finfo(given).eps if is_floating(given, xp) else 0.0)
             self._add(xp.max(xp.abs(sums - 1.0)) > tol, lambda: _row_sum_error(sums, tol, name, xp))
 
     def run(self) -> None:
