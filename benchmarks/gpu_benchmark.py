@@ -223,7 +223,7 @@ class Backend:
         elif self.name == "torch" and self.where != "cpu":
             import torch
 
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.where)  # (without a device: only the current one)
         elif self.name == "jax":
             import jax
 
@@ -242,7 +242,7 @@ def choose_backend(args: argparse.Namespace) -> Backend:
             name, why = "cupy", "default: a CUDA device answers"
         else:
             name, why = "numpy", f"default: cupy unavailable ({reason})"
-    device = args.device
+    device = resolve_device(name, args.device)
     if name == "torch":
         torch = import_torch()
         if device is None:
@@ -253,6 +253,29 @@ def choose_backend(args: argparse.Namespace) -> Backend:
     except Exception as exc:
         msg = f"backend {name!r} with device {device!r} cannot run here: {error_text(exc)}"
         raise BenchError(msg) from exc
+
+
+def resolve_device(name: str, text: str | None) -> Any:
+    """``--device`` as the backend takes it: torch a string (``cuda:1``); cupy a device number
+    (``1`` or ``cuda:1``), made the current device for the whole run (so ``None`` is returned: every
+    array and the synchronisation then use it); jax and the others the device object that
+    ``str(device)`` or its platform names (as ``xpbackprop``'s command line finds it)."""
+    if text is None or name == "torch":
+        return text
+    if name == "cupy":
+        number = text.rsplit(":", 1)[-1]
+        if not number.isdigit():
+            raise BenchError(f"--device {text!r}: cupy takes a device number (0, 1, cuda:1)")
+        import cupy
+
+        try:
+            cupy.cuda.Device(int(number)).use()
+        except Exception as exc:
+            raise BenchError(f"--device {text!r}: {error_text(exc)}") from exc
+        return None
+    from xpbackprop.cli import _device
+
+    return _device(name, text)
 
 
 def cpu_backend(args: argparse.Namespace, main: Backend) -> Backend:
@@ -480,7 +503,7 @@ def make_torch(cfg: Config, W0: list[np.ndarray], b0: list[np.ndarray], data: Ho
 
     def sync(out: Any) -> None:
         if where != "cpu":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(dev)
 
     return Timed("torch", step, sync, lambda out: float(out.item()))
 
@@ -1117,6 +1140,8 @@ def machine_info(be: Backend | None) -> dict[str, Any]:
                 props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
                 name = props["name"]
                 device = f"{be.where}: {name.decode() if isinstance(name, bytes) else name}"
+            elif be.name == "jax":
+                device = f"{be.where}: {next(iter(be.put(np.zeros(1)).devices())).device_kind}"
             elif torch is not None and torch.cuda.is_available():
                 device = f"{be.where}: {torch.cuda.get_device_name(be.where)}"
         except Exception as exc:
@@ -1243,6 +1268,8 @@ def check_args(args: argparse.Namespace) -> None:
         parent = Path(args.json).resolve().parent
         if not parent.is_dir():
             raise BenchError(f"cannot write --json {args.json}: no directory {parent}")
+        if Path(args.json).is_dir():
+            raise BenchError(f"cannot write --json {args.json}: it is a directory; give a file name")
     if args.all:
         args.main = args.sweep = args.epoch = args.memory = args.peers = True
     if not (args.main or args.sweep or args.epoch or args.memory or args.peers):

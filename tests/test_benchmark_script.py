@@ -117,3 +117,29 @@ def test_the_numpy_step_written_by_hand_gives_the_librarys_bits():
             assert float(loss) == float(ours)
         for ours, theirs in zip(net.parameters, hand):
             np.testing.assert_array_equal(xb.to_numpy(ours), theirs)
+
+
+def _script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=cwd)
+
+
+def test_bad_output_and_device_are_refused_before_anything_runs(tmp_path):
+    tiny = ["--backend", "numpy", "--config", "8:4,2", "--repeats", "1", "--settle", "0"]
+    result = _script(*tiny, "--json", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"cannot write --json {tmp_path}: it is a directory" in result.stderr
+    assert "Training step" not in result.stdout  # nothing was timed first
+    result = _script("--backend", "numpy", "--device", "no-such-device", "--config", "8:4,2", cwd=tmp_path)
+    assert result.returncode == 2 and "no-such-device" in result.stderr
+
+
+def test_a_jax_device_is_found_by_its_platform_name(tmp_path):
+    pytest.importorskip("jax")
+    out = tmp_path / "jax.json"
+    result = _script("--backend", "jax", "--device", "cpu", "--config", "8:4,2", "--main", "--repeats", "1",
+                     "--warmup", "1", "--min-time", "0.001", "--settle", "0", "--json", str(out),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert json.loads(out.read_text())["sections"]["main"][0]["ratio_floor"] > 0
