@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import os
 import re
@@ -227,6 +228,40 @@ def test_train_on_npz_and_string_labels(tmp_path, capsys):
     assert rc == 0, err
     assert "2 classes (network outputs 0=left, 1=right)" in out
     assert "test accuracy" in out
+
+
+@pytest.mark.parametrize("labels", [(1, 2, 1000), ("cat", "dog, big", "owl")], ids=["numbers", "names"])
+def test_predict_gives_back_the_labels_a_model_was_trained_on(tmp_path, capsys, labels):
+    # labels that are not their own indices are numbered for training; the model file keeps them,
+    # so predict prints them and scores a file's labels against them, even a file where some class
+    # is missing (whose labels would all be valid indices)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = np.select([X[:, 0] < -0.4, X[:, 0] < 0.4], [0, 1], 2)
+    names = np.array(labels, dtype=object)[y]
+    train, subset = tmp_path / "train.csv", tmp_path / "subset.csv"
+    for path, rows in ((train, range(300)), (subset, [i for i in range(300) if y[i] != 2])):
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["a", "b", "label"])
+            writer.writerows([X[i, 0], X[i, 1], names[i]] for i in rows)
+    model = tmp_path / "m.npz"
+    rc, out, err = run(capsys, ["train", str(train), "--epochs", "60", "--lr", "0.01", "--no-progress",
+                                "--save", str(model)])
+    assert rc == 0, err
+    assert xb.saved_classes(model) == sorted(float(v) if isinstance(v, int) else v for v in labels)
+    rc, out, err = run(capsys, ["predict", str(model), str(subset), "--label-column", "label"])
+    assert rc == 0, err
+    predicted = [row[0] for row in csv.reader(io.StringIO(out))][1:]
+    table = datasets.load_table(subset, "last")
+    index = xb.to_numpy(xb.load(model).predict(table.X))
+    order = sorted(labels)  # the numbering training printed
+    assert predicted == [str(order[k]) for k in index]
+    truth = [str(int(v)) if isinstance(v, float) else str(v) for v in table.y.tolist()]
+    accuracy = re.search(rf"^accuracy ([0-9.]+) on {len(truth)} labelled rows$", err, flags=re.MULTILINE)
+    assert accuracy, err
+    assert float(accuracy.group(1)) == round(float(np.mean(np.array(predicted) == np.array(truth))), 4)
+    assert float(accuracy.group(1)) > 0.8  # and the model did learn: the comparison means something
 
 
 def test_regression_on_csv_reports_r2_and_predicts_values(tmp_path, capsys):

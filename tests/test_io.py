@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import stat
 import warnings
 import zipfile
@@ -311,3 +312,48 @@ def test_overwriting_keeps_the_files_mode(tmp_path, umask_027):
     path.chmod(0o604)
     xb.save(_mlp("numpy"), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o604
+
+
+# --- the labels of the outputs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("classes", [["cat", "dog", "owl"], [1.0, 2.0, 1000.0], [-1, 0, 7],
+                                     np.array(["a", "b", "c"]), np.array([0.5, 1.5, 2.5])])
+def test_saved_classes_come_back_as_given(tmp_path, classes):
+    net = xb.MLP([2, 4, 3], seed=0)
+    path = tmp_path / "m.npz"
+    xb.save(net, path, classes=classes)
+    assert xb.saved_classes(path) == [c.item() if hasattr(c, "item") else c for c in classes]
+    loaded = xb.load(path)  # the network needs none of it
+    for a, b in zip(loaded.parameters, net.parameters):
+        np.testing.assert_array_equal(xb.to_numpy(a), xb.to_numpy(b))
+    xb.save(net, path)
+    assert xb.saved_classes(path) is None
+
+
+@pytest.mark.parametrize(("classes", "error", "match"), [
+    (["a", "b"], ValueError, r"classes has 2 labels but the network has 3 outputs"),
+    (["a", "a", "b"], ValueError, r"classes must all be different"),
+    ([1.0, float("nan"), 2.0], TypeError, r"finite floats"),
+    (["a", None, "b"], TypeError, r"got None"),
+    ("abc", TypeError, r"classes must be a list of labels"),
+])
+def test_bad_classes_are_refused_before_anything_is_written(tmp_path, classes, error, match):
+    path = tmp_path / "m.npz"
+    with pytest.raises(error, match=match):
+        xb.save(xb.MLP([2, 4, 3], seed=0), path, classes=classes)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("member", ['{"classes": "abc"}', '{"classes": [1, 1]}', "[1, 2, 3]", "{",
+                                    '{"classes": [[1], 2, 3]}'])
+def test_a_damaged_classes_member_is_a_model_file_error(tmp_path, member):
+    path = tmp_path / "m.npz"
+    xb.save(xb.MLP([2, 4, 3], seed=0), path, classes=["a", "b", "c"])
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files}
+    content["classes"] = np.asarray(member)
+    np.savez(path, **content)
+    with pytest.raises(xb.ModelFileError, match=re.escape(str(path))):
+        xb.saved_classes(path)
+    xb.load(path)  # the network itself still loads

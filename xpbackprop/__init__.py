@@ -3,7 +3,7 @@
 from .activations import ACTIVATIONS
 from .backend import BACKENDS, available_backends, namespace, to_numpy
 from .gradcheck import check_gradients
-from .io import ModelFileError, load, save
+from .io import ModelFileError, load, save, saved_classes
 from .layers import Activation, Conv1D, Dense, Flatten, Layer
 from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
 from .metrics import accuracy, r2_score
@@ -46,5 +46,6 @@ __all__ = [
     "namespace",
     "r2_score",
     "save",
+    "saved_classes",
     "to_numpy",
 ]

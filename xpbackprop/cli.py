@@ -431,7 +431,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if len(test_idx):
         print(f"test {metric}  {net.score(X[test_idx], targets[test_idx]):.4f}")
     if args.save is not None:
-        xb.save(net, args.save)
+        # labels that are not their own indices go into the file, so that predict gives them back
+        xb.save(net, args.save, classes=classes)
         print(f"saved {args.save} (feature standardisation folded into the first layer: "
               f"`xpbackprop predict {args.save} FILE` takes raw features)")
     if args.plot is not None:
@@ -450,6 +451,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``xpbackprop predict MODEL DATA``: predictions as CSV on stdout or in ``--output``."""
     _check_backend(args.backend)
     net = xb.load(args.model, backend=args.backend, device=_device(args.backend, args.device))
+    names = xb.saved_classes(args.model)  # the labels the outputs stand for, when not 0..k-1
     first = net.param_layers[0]
     n_in = first.n_in if isinstance(first, xb.Dense) else None
     if args.output is not None:
@@ -481,23 +483,44 @@ def cmd_predict(args: argparse.Namespace) -> int:
         header = ["prediction"] if n_columns == 1 else [f"prediction_{k}" for k in range(n_columns)]
     lines = [",".join(header)]
     integer = values.dtype.kind in "biu"
-    for row in values:
-        lines.append(",".join(str(int(v)) if integer else repr(float(v)) for v in row))
+    if names is not None and not args.proba:  # class indices as the labels they stand for
+        lines += [",".join(_csv_field(names[int(v)]) for v in row) for row in values]
+    else:
+        for row in values:
+            lines.append(",".join(str(int(v)) if integer else repr(float(v)) for v in row))
     text = "\n".join(lines) + "\n"
     if args.output is None:
         sys.stdout.write(text)
     else:
         write_atomically(args.output, lambda f: f.write(text.encode()))
         print(f"wrote {len(values)} predictions to {args.output}", file=sys.stderr)
-    if table.y is not None and table.y.dtype.kind == "f":
+    if table.y is not None and (table.y.dtype.kind == "f" or names is not None):
         try:
-            score = net.score(table.X, table.y)
+            score = net.score(table.X, table.y if names is None else _class_indices(table.y, names))
         except ValueError as exc:  # labels the model cannot score (outside its classes)
             print(f"xpbackprop: labels not scored: {' '.join(str(exc).split())}", file=sys.stderr)
         else:
             metric = "accuracy" if net.is_classifier else "R²"
             print(f"{metric} {score:.4f} on {len(table.y)} labelled rows", file=sys.stderr)
     return 0
+
+
+def _csv_field(value: Any) -> str:
+    """One CSV field (a whole float as an integer: a label 2.0 read from a file is 2): quoted where
+    the text needs it."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text
+
+
+def _class_indices(y: np.ndarray, names: list[Any]) -> np.ndarray:
+    """The labels ``y`` of a data file as the indices of the model's classes ``names``
+    (``ValueError`` naming the labels the model does not know)."""
+    index = {name: i for i, name in enumerate(names)}
+    values = [v.item() if hasattr(v, "item") else v for v in y]
+    unknown = sorted({str(v) for v in values if v not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} are not among the model's classes {names[:12]}")
+    return np.asarray([index[v] for v in values], dtype=np.int64)
 
 
 # --- info --------------------------------------------------------------------------------------

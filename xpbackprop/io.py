@@ -25,7 +25,7 @@ import reprlib
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from .losses import get_loss
 from .network import MLP, Sequential
 from .validation import check_backend_and_device
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save", "saved_classes"]
 
 #: version of the file layout written by :func:`save`
 FORMAT_VERSION = 1
@@ -69,8 +69,14 @@ _FILE_ERRORS = (
 )
 
 
-def save(net: Sequential, path: str | os.PathLike[str]) -> Path:
-    """Write ``net`` to ``path`` (an ``.npz`` file) atomically; returns the path."""
+def save(net: Sequential, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None) -> Path:
+    """Write ``net`` to ``path`` (an ``.npz`` file) atomically; returns the path.
+
+    ``classes``: the label each output stands for (one per output: strings, integers, finite
+    floats or booleans, all different), stored beside the network for whoever predicts with it
+    (:func:`saved_classes`; :func:`load` does not need it). ``TypeError``/``ValueError`` before
+    anything is written when they are not that.
+    """
     if not isinstance(net, Sequential):
         raise TypeError(f"save expects an xpbackprop network, got {type(net).__name__}")
     path = Path(path)
@@ -78,10 +84,58 @@ def save(net: Sequential, path: str | os.PathLike[str]) -> Path:
         "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
         "config": np.asarray(json.dumps(net.config())),
     }
+    if classes is not None:
+        arrays["classes"] = np.asarray(json.dumps({"classes": _class_list(classes, net.n_outputs)}))
     for i, p in enumerate(net.parameters):
         arrays[f"param_{i}"] = _backend.to_numpy(p)
     _write_npz_atomically(path, arrays)
     return path
+
+
+def _class_list(classes: Any, n_out: int) -> list[Any]:
+    """``classes`` as a list of JSON scalars, checked: one per output, all different."""
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise TypeError(f"classes must be a list of labels, one per output, got {type(classes).__name__}")
+    names = [c.item() if hasattr(c, "item") else c for c in classes]
+    for c in names:
+        if not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and not math.isfinite(c)):
+            raise TypeError(f"classes must be strings, integers, finite floats or booleans, got {c!r}")
+    if len(names) != n_out:
+        raise ValueError(f"classes has {len(names)} labels but the network has {n_out} outputs")
+    if len(set(names)) != len(names):
+        raise ValueError(f"classes must all be different, got {names!r}")
+    return names
+
+
+def saved_classes(path: str | os.PathLike[str]) -> list[Any] | None:
+    """The labels :func:`save` stored with ``classes=`` in the model file ``path``, else ``None``.
+
+    Read with the bounds of :func:`load`; a member that is not such a list raises
+    :class:`ModelFileError` naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a model file", str(path))
+    with open(path, "rb") as f:
+        try:
+            disk_size = _zip_size(f, path, "a saved model", ".npz model file")
+            with zipfile.ZipFile(f) as zf:
+                members = _member_names(zf)
+                if "classes" not in members:
+                    return None
+                text = _read_array(zf, members["classes"], "classes", path, disk_size,
+                                   lambda d, s: _check_text_header(d, s, "classes", _MAX_CONFIG_CHARS, path))
+        except ModelFileError:
+            raise
+        except _FILE_ERRORS as exc:
+            raise ModelFileError(
+                f"{path}: not a readable .npz model file ({type(exc).__name__}: {_clip(str(exc))})"
+            ) from exc
+    names = _parse_config(text, path, key="classes").get("classes")
+    if not isinstance(names, list) or not all(
+        isinstance(c, (str, int, float, bool)) for c in names
+    ) or len(set(map(repr, names))) != len(names):
+        raise ModelFileError(f"{path}: classes is not a list of different labels: {_REPR.repr(names)}")
+    return names
 
 
 def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Sequential:
