@@ -229,3 +229,13 @@ def test_a_dtype_may_be_given_as_a_numpy_scalar_type(dtype):
     assert net.dtype_name == np.dtype(dtype).name
     with pytest.raises(ValueError, match=r"dtype must be 'float32' or 'float64', got <class 'numpy\.int64'>"):
         xb.MLP([2, 3, 2], dtype=np.int64)
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_to_numpy_of_an_ndarray_subclass_is_a_plain_ndarray():
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    out = xb.to_numpy(m)
+    assert type(out) is np.ndarray and out.shape == (2, 2)
+    np.testing.assert_array_equal(out, np.asarray(m))
+    out[0, 0] = 9.0
+    assert m[0, 0] == 1.0  # a copy

@@ -158,7 +158,7 @@ def to_numpy(x: Any) -> np.ndarray:
     snapshot must not share memory with them.)
     """
     if isinstance(x, np.ndarray):
-        return x.copy()
+        return np.array(x, copy=True, subok=False)  # a plain ndarray, also of a subclass (np.matrix)
     lib = _library_of(x)
     if lib is None:
         return np.asarray(x)
