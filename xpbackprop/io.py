@@ -113,23 +113,19 @@ def saved_classes(path: str | os.PathLike[str]) -> list[Any] | None:
     Read with the bounds of :func:`load`; a member that is not such a list raises
     :class:`ModelFileError` naming the file."""
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "a directory, not a model file", str(path))
-    with open(path, "rb") as f:
-        try:
-            disk_size = _zip_size(f, path, "a saved model", ".npz model file")
-            with zipfile.ZipFile(f) as zf:
-                members = _member_names(zf)
-                if "classes" not in members:
-                    return None
-                text = _read_array(zf, members["classes"], "classes", path, disk_size,
-                                   lambda d, s: _check_text_header(d, s, "classes", _MAX_CONFIG_CHARS, path))
-        except ModelFileError:
-            raise
-        except _FILE_ERRORS as exc:
-            raise ModelFileError(
-                f"{path}: not a readable .npz model file ({type(exc).__name__}: {_clip(str(exc))})"
-            ) from exc
+
+    def read(f: Any) -> np.ndarray | None:
+        disk_size = _zip_size(f, path, "a saved model", ".npz model file")
+        with zipfile.ZipFile(f) as zf:
+            members = _member_names(zf)
+            if "classes" not in members:
+                return None
+            return _read_array(zf, members["classes"], "classes", path, disk_size,
+                               lambda d, s: _check_text_header(d, s, "classes", _MAX_CONFIG_CHARS, path))
+
+    text = _reading(path, read)
+    if text is None:
+        return None
     names = _parse_config(text, path, key="classes").get("classes")
     if not isinstance(names, list) or not all(
         isinstance(c, (str, int, float, bool)) for c in names
@@ -164,17 +160,7 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     """
     path = Path(path)
     check_backend_and_device(backend, device)  # the caller's errors, not the file's
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "a directory, not a model file", str(path))
-    with open(path, "rb") as f:  # our own handle: closed whatever fails inside
-        try:
-            config, build, params = _read_model(f, path)
-        except ModelFileError:
-            raise
-        except _FILE_ERRORS as exc:
-            raise ModelFileError(
-                f"{path}: not a readable .npz model file ({type(exc).__name__}: {_clip(str(exc))})"
-            ) from exc
+    config, build, params = _reading(path, lambda f: _read_model(f, path))
     common = {"backend": backend, "device": device, "dtype": config["dtype"], "seed": 0}
     try:
         net = build(**common)
@@ -185,6 +171,23 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     except ValueError as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
     return net
+
+
+def _reading(path: Path, read: Callable[[Any], Any]) -> Any:
+    """``read(f)`` on the model file ``path`` opened for reading (our own handle: closed whatever
+    fails inside). A directory is ``IsADirectoryError``; what damaged bytes make reading raise is a
+    :class:`ModelFileError` naming the file."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a model file", str(path))
+    with open(path, "rb") as f:
+        try:
+            return read(f)
+        except ModelFileError:
+            raise
+        except _FILE_ERRORS as exc:
+            raise ModelFileError(
+                f"{path}: not a readable .npz model file ({type(exc).__name__}: {_clip(str(exc))})"
+            ) from exc
 
 
 def _read_model(f: Any, path: Path) -> tuple[dict[str, Any], Callable[..., Sequential], list[Any]]:
