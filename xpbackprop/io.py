@@ -127,11 +127,13 @@ def saved_classes(path: str | os.PathLike[str]) -> list[Any] | None:
     if text is None:
         return None
     names = _parse_config(text, path, key="classes").get("classes")
-    if not isinstance(names, list) or not all(
-        isinstance(c, (str, int, float, bool)) for c in names
-    ) or len(set(map(repr, names))) != len(names):
-        raise ModelFileError(f"{path}: classes is not a list of different labels: {_REPR.repr(names)}")
-    return names
+    try:  # what save accepts
+        if not isinstance(names, list):
+            raise TypeError("not a list")
+        return _class_list(names, len(names))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: classes is not a list of different labels ({exc}): "
+                             f"{_REPR.repr(names)}") from exc
 
 
 def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Sequential:

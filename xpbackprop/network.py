@@ -28,6 +28,13 @@ from .training import CLASSIFIER_OUTPUTS, History, fit
 __all__ = ["MLP", "Sequential"]
 
 
+def _shape_after(shape: tuple[int, ...], layers: Sequence[Layer]) -> tuple[int, ...]:
+    """One sample's shape after ``layers``, from ``shape`` before them."""
+    for layer in layers:
+        shape = layer.output_shape(shape)
+    return shape
+
+
 class Sequential:
     """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
 
@@ -283,9 +290,7 @@ class Sequential:
                     f"fixes it): give one sample's shape, net.output_shape((C, L)); layers {self.layers}"
                 )
             shape, rest = fixed
-        for layer in rest:
-            shape = layer.output_shape(shape)
-        return shape
+        return _shape_after(shape, rest)
 
     def _fixed_output(self) -> tuple[tuple[int, ...], list[Layer]] | None:
         """``((n_out,), layers after it)`` of the last Dense layer, or ``None`` without one."""
@@ -353,11 +358,8 @@ class Sequential:
                     "the targets' width of a network without a Dense layer depends on the input's "
                     "length: pass the input sample shape (sample_shape=X.shape[1:])"
                 )
-            out = self.output_shape(sample_shape)
-        else:
-            out, rest = fixed
-            for layer in rest:
-                out = layer.output_shape(out)
+            fixed = (tuple(sample_shape), self.layers)
+        out = _shape_after(*fixed)
         if len(out) != 1:
             raise ValueError(
                 f"the network's output has shape {out} per sample, but a loss compares one row of "

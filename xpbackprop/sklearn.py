@@ -323,15 +323,15 @@ class _BaseMLP(BaseEstimator):
         # attributes are shallow-copied (fitted ones are replaced, not changed in place; the old
         # network is kept whole when a new one replaces it) and put back on any error; a network
         # that trains on (partial_fit, warm_start) also gets its parameters and partial_fit's
-        # optimizer state and its generator's state back (copies only of what the steps overwrite).
+        # optimizer state and its generator's state back (partial_fit's trainer copies only what
+        # its steps overwrite; without one yet, the parameters are copied).
         saved = dict(self.__dict__)
         net, trainer = saved.get("net_"), saved.get("_trainer")
         kept = None
         if net is not None and (incremental or self.warm_start):
-            overwrites = (trainer.optimizer.overwrites_parameters if incremental and trainer is not None
-                          else self.solver == "sgd" and self.momentum != 0)
-            kept = (_snapshot(net.parameters, net.xp) if overwrites else list(net.parameters),
-                    _snapshot(trainer.state, net.xp) if incremental and trainer is not None else None,
+            own = incremental and trainer is not None
+            kept = (trainer._kept_parameters() if own else _snapshot(net.parameters, net.xp),
+                    _snapshot(trainer.state, net.xp) if own else None,
                     net.rng.bit_generator.state)
         try:
             return self._fit_checked(X, y, incremental=incremental, classes=classes)

@@ -399,7 +399,7 @@ def fit(
                     # back to the epoch's start, then step by step to the last finite step
                     net._store(start[0])
                     trainer.state = start[1]
-                    failed, replayed = _replay_until_non_finite(trainer, batches[:steps], xp)
+                    failed, replayed = _replay_until_non_finite(trainer, batches[:steps], mean, xp)
                     if failed is None and not cut:
                         # every step finite: only the epoch's sum overflowed the network's dtype;
                         # the epoch's loss from the steps' own losses, summed in float64
@@ -694,12 +694,13 @@ def _run_epoch(trainer: Trainer, batches: list[Any], mean: bool, count_errors: b
     return total, errors, steps
 
 
-def _replay_until_non_finite(trainer: Trainer, batches: list[Any], xp: Any) -> tuple[int | None, list[float]]:
+def _replay_until_non_finite(trainer: Trainer, batches: list[Any], mean: bool,
+                             xp: Any) -> tuple[int | None, list[float]]:
     """Re-run the epoch one step at a time (a read per step); stop before the first step whose
     loss or result is non-finite, with that step's parameters and state restored. Returns its
     number (``None`` when every step is finite: only the epoch's summed loss overflowed) and the
-    losses of the steps before it, each times its rows for a ``"mean"`` loss, as ``fit`` sums them."""
-    net, mean = trainer.net, trainer.net.loss_fn.reduction == "mean"
+    losses of the steps before it, each times its rows for a ``mean`` loss, as ``fit`` sums them."""
+    net = trainer.net
     losses: list[float] = []
     for step, (Xb, Yb, rows) in enumerate(batches, start=1):
         before = (trainer._kept_parameters(), _snapshot(trainer.state, xp))
