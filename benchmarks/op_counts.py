@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -143,12 +146,23 @@ def autograd_step(sizes: tuple[int, ...], optimizer: str, foreach: bool | None =
     return step
 
 
-def fast_disabled() -> contextlib.AbstractContextManager[Any] | None:
-    """``xpbackprop.fast.disabled()`` where the library offers it, else None."""
+@functools.cache
+def fast_module() -> ModuleType | None:
+    """``xpbackprop.fast`` where the measured package has it, else None."""
     try:
         from xpbackprop import fast
     except ImportError:
         return None
+    if Path(xb.__file__).parent not in Path(fast.__file__).parents:
+        # an editable install of another checkout can supply a submodule this one lacks
+        print(f"(xpbackprop.fast came from {fast.__file__}, not from the package measured: ignored)")
+        return None
+    return fast
+
+
+def fast_disabled() -> contextlib.AbstractContextManager[Any] | None:
+    """``xpbackprop.fast.disabled()`` where the library offers it, else None."""
+    fast = fast_module()
     disabled = getattr(fast, "disabled", None)
     return disabled() if disabled is not None else None
 
