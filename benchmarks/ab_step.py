@@ -42,7 +42,7 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
     y = rng.integers(0, sizes[-1], batch)
     net = xb.MLP(sizes, hidden="relu", seed=0)
     trainer = xb.Trainer(net, lr=LR)
-    Xd, Yd = net._input(X), net._targets(y, batch)
+    Xd, Yd = X, np.eye(sizes[-1], dtype=np.float32)[y]  # what fit's steps receive: one-hot rows
     Ws = [xb.to_numpy(w) for w in net.weights]
     As = [X] + [np.abs(rng.normal(size=(batch, W.shape[1]))).astype(np.float32) for W in Ws[:-1]]
     dZs = [rng.normal(size=(batch, W.shape[1])).astype(np.float32) for W in Ws]
@@ -56,7 +56,7 @@ def bench(batch: int, sizes: list[int], rounds: int = 40) -> None:
                 dZ @ W.T
 
     def step() -> None:
-        trainer._step(Xd, Yd)
+        trainer.step(Xd, Yd)
 
     by_hand = numpy_by_hand(X, np.eye(sizes[-1], dtype=np.float32)[y],
                             [xb.to_numpy(p).copy() for p in net.parameters], LR)

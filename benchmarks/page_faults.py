@@ -29,13 +29,12 @@ trainer = xb.Trainer(net, lr=0.01)
 rng = np.random.default_rng(0)
 X = rng.standard_normal((B, sizes[0]), dtype=np.float32)
 Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], B)]
-X, Y = net._input(X), net._targets(Y, B)
 for _ in range(5):
-    trainer._step(X, Y)
+    trainer.step(X, Y)
 steps = max(5, min(200, int(0.5 / max(1e-4, B * sum(a * b for a, b in zip(sizes, sizes[1:])) * 6e-11))))
 before, times = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, []
 for _ in range(steps):
-    t = time.perf_counter(); trainer._step(X, Y); times.append(time.perf_counter() - t)
+    t = time.perf_counter(); trainer.step(X, Y); times.append(time.perf_counter() - t)
 faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
 print(json.dumps({"faults": faults, "ms": statistics.median(times) * 1e3, "steps": steps}))
 """

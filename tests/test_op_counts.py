@@ -48,3 +48,21 @@ def test_counting_rule():
     count = op_counts.count_ops(ops)
     assert [op.split(".")[1] for op in count.compute] == ["mm", "add", "sum"]
     assert count.host_reads == 1
+
+
+#: compute ops of the step before the backends' fast paths were gathered into xpbackprop.fast
+#: (benchmarks/NOTES.md): the plain formulas, which CuPy runs, may not issue more
+PLAIN_BEFORE = {("784-128-10", "sgd"): 30, ("784-128-10", "adam"): 82,
+                ("784-512-512-10", "sgd"): 41, ("784-512-512-10", "adam"): 119}
+
+
+@pytest.mark.parametrize("backend", ["torch"], indirect=True)
+@pytest.mark.parametrize("optimizer", list(op_counts.OPTIMIZERS))
+@pytest.mark.parametrize("sizes", op_counts.NETWORKS, ids=lambda s: "-".join(map(str, s)))
+def test_the_plain_formulas_issue_no_more_ops_than_before(backend, sizes, optimizer):
+    from xpbackprop import fast
+
+    with fast.disabled():
+        plain = op_counts.count_ops(op_counts.ours_step(sizes, optimizer))
+    assert plain.host_reads == 0
+    assert plain.n <= PLAIN_BEFORE["-".join(map(str, sizes)), optimizer], ", ".join(plain.compute)

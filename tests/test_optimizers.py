@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 import pytest
-from array_api_compat import is_dask_array, is_writeable_array
 from helpers import RTOL, assert_close
 
 import xpbackprop as xb
+from xpbackprop import fast
 from xpbackprop.backend import enable_float64
 from xpbackprop.optimizers import OPTIMIZERS, SCHEDULES, SGD, Schedule, get_optimizer
 
@@ -148,57 +148,22 @@ OPTIMIZER_CASES = {
 }
 
 
-@pytest.mark.parametrize("lr", [0.1, -1.0], ids=["lr", "gradients-as-step"])
-@pytest.mark.parametrize("case", list(OPTIMIZER_CASES))
-def test_in_place_update_gives_the_bits_of_the_functional_one(case, lr):
-    # NumPy takes the in-place path for writeable parameters and the functional one for
-    # read-only ones: the same library, so the two must agree to the last bit. lr = -1 is
-    # the Trainer's call for SGD, whose gradients then arrive as the step -η g.
-    xp = xb.backend.namespace("numpy")
-    params, grads = _problem(5)
-    results = []
-    for writeable in (True, False):
-        opt = OPTIMIZER_CASES[case]()
-        p = [a.copy() for a in params]
-        for a in p:
-            a.flags.writeable = writeable
-        state = opt.init_state(p, xp=xp)
-        for g in grads:
-            p, state = opt.update(p, [a.copy() for a in g], state, lr, xp=xp)
-        results.append(p)
-    for in_place, functional in zip(*results):
-        np.testing.assert_array_equal(in_place, functional)
-
-
-def test_plain_sgd_writes_the_new_parameters_into_the_gradients_memory(xp):
-    # θ + u is written into the step u's own memory (benchmarks/NOTES.md): the arrays passed
-    # in as parameters keep their values, and the result is exactly θ + u
-    params, grads = _problem(6)
-    p, u = _to(xp, params), _to(xp, grads[0])
-    new, _ = xb.SGD().update(p, u, [], -1.0, xp=xp)
-    for before, arr, step, got in zip(params, p, grads[0], new):
-        np.testing.assert_array_equal(xb.to_numpy(got), before + step)
-        np.testing.assert_array_equal(xb.to_numpy(arr), before)
-    if is_writeable_array(p[0]) and not is_dask_array(p[0]):
-        assert all(got is step for got, step in zip(new, u))
-
-
 @pytest.mark.parametrize("case", list(OPTIMIZER_CASES))
 def test_an_optimizer_that_says_it_keeps_its_parameters_leaves_them_unchanged(xp, case):
     # fit keeps the arrays themselves as its rollback point when overwrites_parameters is False:
-    # then no update may write into them (checked over several steps, with lr and with lr = -1)
+    # then no update may write into them (checked over several steps, two rates)
     params, grads = _problem(7)
     opt = OPTIMIZER_CASES[case]()
     p = _to(xp, params)
     state = opt.init_state(p, xp=xp)
     for k, g in enumerate(grads):
         kept = [xb.to_numpy(a).copy() for a in p]
-        new, state = opt.update(p, _to(xp, g), state, 0.1 if k % 2 else -1.0, xp=xp)
+        new, state = opt.update(p, _to(xp, g), state, 0.1 if k % 2 else 0.05, xp=xp)
         changed = any(not np.array_equal(xb.to_numpy(a), b) for a, b in zip(p, kept))
         if not opt.overwrites_parameters:
             assert not changed, f"{type(opt).__name__} wrote into the parameters it was given"
-        elif is_writeable_array(p[0]) and not is_dask_array(p[0]):
-            assert changed  # the flag is not set without need (SGD with momentum: θ += v)
+        elif fast.table_name(xp) == "numpy":  # NumPy's variant updates in place: θ += v
+            assert changed  # the flag is not set without need
         p = new
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import xpbackprop as xb
+from xpbackprop import intake
 from xpbackprop.activations import ACTIVATIONS, FORMULAS
 from xpbackprop.summary import LABEL_WIDTH
 
@@ -180,7 +181,7 @@ def test_shape_lines_match_the_arrays_on_each_backend(xp, backend):
     text = net.summary()
     assert f"backend {backend}" in text
     X = np.random.default_rng(1).normal(size=(6, 1, 6))
-    A = net._input(X)
+    A = intake.inputs(net, X)
     actual = [tuple(A.shape)]
     for layer in net.layers:
         A, _ = layer.forward(A, xp=net.xp)

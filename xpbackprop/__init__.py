@@ -3,13 +3,15 @@
 from .activations import ACTIVATIONS
 from .backend import BACKENDS, available_backends, namespace, to_numpy
 from .gradcheck import check_gradients
+from .history import DivergenceError, DivergenceWarning, History, TrainingInterrupted
 from .io import ModelFileError, load, save, saved_classes
 from .layers import Activation, Conv1D, Dense, Flatten, Layer
 from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
 from .metrics import accuracy, r2_score
 from .network import MLP, Sequential
 from .optimizers import SGD, Adam, Optimizer
-from .training import DivergenceError, DivergenceWarning, History, Trainer, TrainingInterrupted, fit
+from .trainer import Trainer
+from .training import fit
 
 __version__ = "0.1.0"
 

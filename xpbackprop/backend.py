@@ -7,6 +7,7 @@ that knows NumPy: data crosses between the host and a backend only here.
 from __future__ import annotations
 
 import importlib
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -18,10 +19,18 @@ __all__ = [
     "array_namespace",
     "available_backends",
     "backend_name",
+    "check_backend_and_device",
+    "check_device",
+    "device_of",
+    "devices",
     "dtype_name",
     "enable_float64",
+    "host_eps",
+    "library_of",
+    "mutable",
     "namespace",
     "resolve_dtype",
+    "supports_float64",
     "to_backend",
     "to_numpy",
 ]
@@ -125,7 +134,7 @@ def available_backends() -> list[str]:
     return [name for name in BACKENDS if backend_unavailable_reason(name) is None]
 
 
-def _library_of(x: Any) -> str | None:
+def library_of(x: Any) -> str | None:
     """Backend name of one array, or ``None`` for Python scalars and sequences."""
     if isinstance(x, (int, float, bool, complex, list, tuple)) or x is None:
         return None
@@ -137,7 +146,7 @@ def array_namespace(*arrays: Any) -> ModuleType:
     """The namespace shared by ``arrays``; a ``TypeError`` names both libraries if they differ."""
     libraries: dict[str, Any] = {}
     for x in arrays:
-        lib = _library_of(x)
+        lib = library_of(x)
         if lib is not None:
             libraries.setdefault(lib, x)
     if len(libraries) > 1:
@@ -159,7 +168,7 @@ def to_numpy(x: Any) -> np.ndarray:
     """
     if isinstance(x, np.ndarray):
         return np.array(x, copy=True, subok=False)  # a plain ndarray, also of a subclass (np.matrix)
-    lib = _library_of(x)
+    lib = library_of(x)
     if lib is None:
         return np.asarray(x)
     if lib == "cupy":
@@ -213,7 +222,7 @@ def to_backend(
     An array of another array library raises ``TypeError`` naming both.
     ``copy=True`` guarantees a new array (``None``: copy only when needed).
     """
-    lib = _library_of(x)
+    lib = library_of(x)
     target = _name_of_module(xp)
     if lib is not None and lib not in (target, "numpy"):
         raise TypeError(
@@ -227,20 +236,105 @@ def to_backend(
             raise ValueError("copy=False: host data cannot move onto the dask backend without a copy")
         # a copy, so that the Dask array never shares memory with the caller's
         return from_host(np.array(x, dtype=dtype, copy=True))
-    if lib == "numpy" and target != "numpy":
+    kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}
+    if lib in (None, "numpy") and target != "numpy":
         # what every library takes: native byte order, C order (and 0-d stays 0-d, which
-        # np.ascontiguousarray would make (1,))
-        x = np.asarray(x)
+        # np.ascontiguousarray would make (1,)); cast here, on the host, so that what moves is
+        # already in its dtype (float64 data never travels to, or lives on, a float32 device)
+        x = np.asarray(x, dtype=None if dtype is None else _host_dtype(dtype))
         if not x.dtype.isnative:
             x = x.astype(x.dtype.newbyteorder("="))
         if not x.flags.c_contiguous:
             x = np.array(x, order="C")
-    kwargs: dict[str, Any] = {} if copy is None else {"copy": copy}
-    if dtype is not None:
+    elif dtype is not None:
         kwargs["dtype"] = dtype
     if device is not None:
         kwargs["device"] = device
     return xp.asarray(x, **kwargs)
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+def devices(xp: ModuleType) -> list[Any] | None:
+    """The devices the namespace reports (array API inspection), or None where it cannot."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about device types it probes
+            return list(xp.__array_namespace_info__().devices())
+    except Exception:
+        return None
+
+
+def device_of(x: Any) -> Any:
+    """The device of an array: its ``.device`` attribute where it has one (torch, cupy, jax,
+    array-api-strict, NumPy 2), else ``array_api_compat.device`` (several times slower)."""
+    where = getattr(x, "device", None)
+    return array_api_compat.device(x) if where is None or callable(where) else where
+
+
+def check_backend_and_device(backend: Any, device: Any = None) -> ModuleType:
+    """The namespace of ``backend`` after checking it and ``device``: ``TypeError`` for a
+    backend that is neither a name nor a module, ``ValueError`` for an unknown name (the valid
+    ones listed) or a device the backend does not have, ``ImportError`` for a missing library."""
+    if not isinstance(backend, (str, ModuleType)):
+        raise TypeError(
+            f"backend must be a name, one of {list(BACKENDS)}, or an array module, "
+            f"got {type(backend).__name__} {backend!r}"
+        )
+    xp = namespace(backend)
+    check_device(xp, device, backend_name(backend))
+    return xp
+
+
+def check_device(xp: ModuleType, device: Any, backend: str) -> None:
+    """``ValueError`` (naming the device and the backend's devices) unless ``device`` is one of
+    ``xp``'s devices; ``None`` is always the library's default device.
+
+    The device itself is asked: an array is made there (``asarray``, which every namespace places
+    on the device it is given, CuPy's included) and the device it lands on must be one the
+    namespace reports. A name the library does not know, or a device number beyond the ones this
+    machine has, is refused here rather than at the first computation."""
+    if device is None:
+        return
+    known = devices(xp)
+    listing = f"; its devices here are {known}" if known else ""
+    try:
+        where = device_of(xp.asarray([0.0], device=device))
+        found = known is None or any(where == k for k in known)
+    except Exception as exc:
+        raise ValueError(
+            f"device {device!r} is not a device of backend {backend!r} "
+            f"({type(exc).__name__}: {exc}){listing}"
+        ) from exc
+    if not found:
+        raise ValueError(f"device {device!r} is not a device of backend {backend!r}{listing}")
+
+
+def supports_float64(xp: ModuleType, device: Any = None) -> bool:
+    """Whether ``device`` of ``xp`` holds float64 arrays (array API inspection; assumed where the
+    namespace cannot say)."""
+    try:
+        kinds = xp.__array_namespace_info__().dtypes(device=device, kind="real floating")
+    except Exception:
+        return True
+    return "float64" in kinds
+
+
+def mutable(x: Any) -> bool:
+    """Whether ``x`` is an array that can change in place (NumPy, CuPy, PyTorch, Dask; not JAX)."""
+    return array_api_compat.is_writeable_array(x)
+
+
+def host_eps(dtype: Any) -> float:
+    """The machine epsilon of a host (NumPy) floating dtype."""
+    return float(np.finfo(dtype).eps)
+
+
+def _host_dtype(dtype: Any) -> np.dtype:
+    """NumPy's dtype of the same name as a namespace's dtype (``torch.float32``, ``jnp.float32``, ...)."""
+    name = dtype.__name__ if isinstance(dtype, type) else getattr(dtype, "name", None)
+    return np.dtype(name if isinstance(name, str) else str(dtype).split(".")[-1])
 
 
 # --- devices across pickling -------------------------------------------------------------------

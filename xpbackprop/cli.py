@@ -22,8 +22,8 @@ import numpy as np
 import xpbackprop as xb
 
 from . import datasets
-from ._files import check_target, write_atomically
 from .backend import backend_unavailable_reason
+from .npzfile import check_target, write_atomically
 
 __all__ = ["fold_standardization", "main"]
 
@@ -328,9 +328,9 @@ def _device(backend: str, text: str | None) -> Any:
     index), else the text itself (the network's constructor checks it)."""
     if text is None:
         return None
-    from .validation import _devices
+    from .backend import devices
 
-    for device in _devices(xb.namespace(backend)) or []:
+    for device in devices(xb.namespace(backend)) or []:
         if device is not None and text in (str(device), getattr(device, "platform", None)):
             return device
     return int(text) if text.isdigit() else text
@@ -541,7 +541,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{args.model}:")
         print(net.summary())
         return 0
-    from .validation import _devices
+    from .backend import devices
 
     print(f"xpbackprop {xb.__version__}, Python {sys.version.split()[0]}, numpy {np.__version__}")
     width = max(len(name) for name in xb.BACKENDS)
@@ -549,10 +549,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reason = backend_unavailable_reason(name)
-            devices = None if reason else _devices(xb.namespace(name))
+            found = None if reason else devices(xb.namespace(name))
         if reason:
             print(f"{name:<{width}}  unavailable: {' '.join(reason.split())}")
             continue
-        shown = ", ".join(str(d) for d in devices if d is not None) if devices else "default"
+        shown = ", ".join(str(d) for d in found if d is not None) if found else "default"
         print(f"{name:<{width}}  available  {_library_version(name)}  devices: {shown}")
     return 0

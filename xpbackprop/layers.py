@@ -11,13 +11,14 @@ otherwise). The network strings them together; nothing here imports NumPy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from array_api_compat import device as _device
 
-from ._reductions import add_row_vector, row_sum
+from . import fast
 from .activations import FORMULAS, OUTPUT_DERIVATIVE, get_activation
-from .validation import check_integer
+from .checks import check_integer
 
 __all__ = [
     "Activation",
@@ -29,7 +30,9 @@ __all__ = [
     "conv1d_forward",
     "dense_backward",
     "dense_forward",
+    "fixed_output",
     "get_layer",
+    "shape_after",
 ]
 
 
@@ -38,15 +41,13 @@ __all__ = [
 
 def dense_forward(A_prev, W, b, /, *, xp):
     """Z = A_prev W + b."""
-    # the product is a fresh array: adding in place (where the library allows) saves an
-    # allocation and a pass
-    return add_row_vector(A_prev @ W, b, xp=xp)
+    return A_prev @ W + b
 
 
 def dense_backward(dZ, A_prev, W, /, *, xp, need_dA=True):
-    """dW = A_prevᵀ dZ,  db = Σ_rows dZ = 1ᵀ dZ,  dA_prev = dZ Wᵀ (skipped for the first layer)."""
+    """dW = A_prevᵀ dZ,  db = Σ_rows dZ,  dA_prev = dZ Wᵀ (skipped for the first layer)."""
     dW = A_prev.T @ dZ
-    db = row_sum(dZ, xp=xp)
+    db = xp.sum(dZ, axis=0)
     dA_prev = dZ @ W.T if need_dA else None
     return dA_prev, dW, db
 
@@ -81,7 +82,7 @@ def conv1d_backward(dZ, cols, W, /, *, xp, need_dX=True):
     _, c, k = W.shape
     dZ2 = xp.reshape(xp.permute_dims(dZ, (0, 2, 1)), (n * l_out, c_out))
     dW = xp.reshape(dZ2.T @ cols, W.shape)
-    db = row_sum(dZ2, xp=xp)
+    db = xp.sum(dZ2, axis=0)
     if not need_dX:
         return None, dW, db
     dcols = xp.reshape(dZ2 @ xp.reshape(W, (c_out, c * k)), (n, l_out, c, k))
@@ -151,10 +152,11 @@ class Dense(Layer):
         self.b: Any = None
 
     def forward(self, A_prev, /, *, xp):
-        return dense_forward(A_prev, self.W, self.b, xp=xp), A_prev
+        return fast.lookup(xp, dense_forward)(A_prev, self.W, self.b, xp=xp), A_prev
 
     def backward(self, dZ, A_prev, /, *, xp, need_input_grad=True):
-        dA_prev, dW, db = dense_backward(dZ, A_prev, self.W, xp=xp, need_dA=need_input_grad)
+        dA_prev, dW, db = fast.lookup(xp, dense_backward)(dZ, A_prev, self.W, xp=xp,
+                                                           need_dA=need_input_grad)
         return dA_prev, (dW, db)
 
     def output_shape(self, input_shape):
@@ -185,13 +187,13 @@ class Activation(Layer):
         return {"forward": (forward,), "grads": (), "input_grad": (backward,)}
 
     def forward(self, Z, /, *, xp):
-        A = self._forward(Z, xp=xp)
+        A = fast.lookup(xp, self._forward)(Z, xp=xp)
         # the cache holds Z only where the derivative needs it (gelu, softplus): less memory
         return A, (Z if self._keeps_input else None, A)
 
     def backward(self, dA, cache, /, *, xp, need_input_grad=True):
         Z, A = cache
-        return self._backward(dA, Z, A, xp=xp), ()
+        return fast.lookup(xp, self._backward)(dA, Z, A, xp=xp), ()
 
     def config(self):
         return {"type": "Activation", "name": self.name}
@@ -291,6 +293,24 @@ class Flatten(Layer):
 
 
 _LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Activation, Conv1D, Flatten)}
+
+
+def shape_after(layers: Sequence[Layer], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """One sample's shape after ``layers``, from ``shape`` before them (``ValueError`` where a layer
+    does not take its input)."""
+    for layer in layers:
+        shape = layer.output_shape(shape)
+    return tuple(shape)
+
+
+def fixed_output(layers: Sequence[Layer]) -> tuple[tuple[int, ...], list[Layer]] | None:
+    """``((n_out,), layers after it)`` of the last Dense layer, which fixes the output's size
+    whatever the input's length, or ``None`` without one."""
+    for i in range(len(layers) - 1, -1, -1):
+        layer = layers[i]
+        if isinstance(layer, Dense):
+            return (layer.n_out,), list(layers[i + 1:])
+    return None
 
 
 def get_layer(config: dict[str, Any]) -> Layer:

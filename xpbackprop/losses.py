@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from array_api_compat import device as _device
-from array_api_compat import is_writeable_array
 
-from ._reductions import column_sum, per_row, row_max
+from . import fast
 from .activations import ACTIVATIONS, softplus
-from .validation import check_choice, is_integral
+from .checks import check_choice
 
-__all__ = ["BCE", "LOSSES", "MSE", "CrossEntropy", "Loss", "get_loss"]
+__all__ = ["BCE", "LOSSES", "MSE", "CrossEntropy", "Loss", "get_loss", "softmax_cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum")
 
@@ -83,22 +82,14 @@ class Loss:
         total = xp.sum(per_sample)
         return total / per_sample.shape[0] if self.reduction == "mean" else total
 
-    def delta(self, A, Y, /, *, xp, factor: float = 1.0):
-        """dZ_L = (A_L - Y) / scale, exact when the output activation is :attr:`canonical`.
+    def delta(self, A, Y, /, *, xp, multiplier: float = 1.0):
+        """dZ_L = c (A_L - Y) / scale, exact when the output activation is :attr:`canonical`.
 
-        ``factor`` multiplies the result in the same pass (``(A_L - Y) · factor/scale``): a
-        training step passes the SGD learning rate here, so that every gradient of the
-        backward pass comes out as ``η g`` without a pass over each gradient.
+        ``multiplier`` is ``c``: the gradient of ``c J`` is ``c ∇J``, and the backward pass is linear
+        in the output delta, so scaling it here (one pass over the smallest array of the backward
+        pass) scales every gradient. ``1`` gives ``∇J`` itself.
         """
-        D = A - Y
-        c = self.scale(A.shape[0])
-        if is_writeable_array(D):  # D is fresh: scale in place, same bits as below
-            if factor == 1.0:
-                D /= c
-            else:
-                D *= factor / c
-            return D
-        return D / c if factor == 1.0 else D * (factor / c)
+        return (A - Y) * (multiplier / self.scale(A.shape[0]))
 
     def forward_value(self, Z, Y, /, *, xp):
         """``(A, J)`` for the canonical output from its logits ``Z``: activation and loss together."""
@@ -175,7 +166,7 @@ class CrossEntropy(Loss):
     sums to 1 (one-hot or a probability vector): ``d/dZ`` of ``-Σ_k Y_k log softmax(Z)_k``
     is ``A Σ_k Y_k - Y``. So a network with a softmax output refuses ``(N, n_out)`` targets
     whose rows sum elsewhere (``ValueError`` naming the first such row and its sum), within
-    :func:`xpbackprop.validation.row_sum_tolerance` (``n_out · 2⁻²⁰`` for float32 or float64 rows:
+    :func:`xpbackprop.valuechecks.row_sum_tolerance` (``n_out · 2⁻²⁰`` for float32 or float64 rows:
     float32 rounding of soft labels passes; more for float16 and bfloat16 rows). Class labels
     ``(N,)`` are one-hot rows, always fine.
     """
@@ -190,10 +181,10 @@ class CrossEntropy(Loss):
         Labels are integers, or floats or bools holding whole numbers (compared in ``dtype``,
         exact for any realistic number of classes); a label outside ``[0, n_out)`` gives a row
         of zeros here, so the public entries check the range first
-        (:class:`xpbackprop.validation.ValueChecks`).
+        (:class:`xpbackprop.valuechecks.ValueChecks`).
         """
         if Y.ndim == 1 and n_out > 1:
-            if n_out <= 128 and is_integral(Y.dtype, xp):  # 128 classes fit even int8 labels
+            if n_out <= 128 and xp.isdtype(Y.dtype, "integral"):  # 128 classes fit even int8 labels
                 classes = xp.arange(n_out, dtype=Y.dtype, device=_device(Y))
             else:  # bool or float labels, or more classes than the integer dtype holds
                 classes = xp.arange(n_out, dtype=dtype, device=_device(Y))
@@ -202,41 +193,42 @@ class CrossEntropy(Loss):
         return super().encode_targets(Y, n_out, xp=xp, dtype=dtype)
 
     def value(self, A, Y, /, *, xp, Z=None):
-        """J = reduce(Σ_k Y_k (logsumexp(Z) - Z_k)) from the logits Z of a softmax output, else from A."""
+        """J = reduce(-Σ_k Y_k log A_k); from the logits ``Z`` of a softmax output where given
+        (:func:`softmax_cross_entropy`: finite for any logits)."""
         if Z is not None:
-            M = xp.max(Z, axis=1, keepdims=True)
-            lse = M + xp.log(xp.sum(xp.exp(Z - M), axis=1, keepdims=True))
-            per_sample = xp.sum(Y * (lse - Z), axis=1)
-        else:
-            per_sample = -xp.sum(Y * xp.log(_clip_probability(A, xp=xp)), axis=1)
-        return self.reduce(per_sample, xp=xp)
+            return self.forward_value(Z, Y, xp=xp)[1]
+        return self.reduce(-xp.sum(Y * xp.log(_clip_probability(A, xp=xp)), axis=1), xp=xp)
 
     def forward_value(self, Z, Y, /, *, xp):
-        """``(A, J)``: softmax and cross-entropy from one log-sum-exp of the logits.
-
-        With ``S = Z - max Z`` and ``s = Σ_k exp(S_k)``: ``A = exp(S) / s`` and
-        ``Σ_k Y_k (log s - S_k)`` per sample, finite for any logits (``s ≥ 1``). Summed over
-        the batch that is ``Σ_i (Σ_k Y_ik) log s_i - Σ_ik Y_ik S_ik``: two dot products, with no
-        (N, K) temporary (both terms are ≥ 0, so nothing cancels). The row sums are products
-        with a vector of ones (:mod:`xpbackprop._reductions`).
-        """
-        n, k = Z.shape
-        S = Z - per_row(row_max(Z, xp=xp), k, xp=xp)
-        E = xp.exp(S)
-        s = column_sum(E, xp=xp)
-        total = xp.log(s) @ column_sum(Y, xp=xp) - xp.reshape(Y, (-1,)) @ xp.reshape(S, (-1,))
-        return E / per_row(s, k, xp=xp), total / n if self.reduction == "mean" else total
+        """``(A, J)``: softmax and cross-entropy together, from the logits (:func:`softmax_cross_entropy`)."""
+        divisor = float(Z.shape[0]) if self.reduction == "mean" else 1.0
+        return fast.lookup(xp, softmax_cross_entropy)(Z, Y, xp=xp, divisor=divisor)
 
     def backward(self, A, Y, /, *, xp):
         """dA = -Y / A / scale."""
         return -Y / (_clip_probability(A, xp=xp) * self.scale(A.shape[0]))
 
 
+def softmax_cross_entropy(Z, Y, /, *, xp, divisor=1.0):
+    """``(A, J)``: ``A = exp(S) / s``,  ``J = Σ_i Σ_k Y_ik (log s_i - S_ik) / divisor``,  ``S = Z - max_k Z``,
+    ``s = Σ_k exp(S_k)``.
+
+    The softmax of the logits and the summed cross-entropy ``-Σ Y log A`` from one log-sum-exp:
+    ``-log A_k = log s - S_k`` is finite for any logits (``s ≥ 1``), where ``log`` of a saturated
+    ``A`` would not be. Subtracting the row maximum changes nothing mathematically (it cancels in
+    the ratio) but keeps ``exp`` from overflowing.
+    """
+    S = Z - xp.max(Z, axis=1, keepdims=True)
+    E = xp.exp(S)
+    s = xp.sum(E, axis=1, keepdims=True)
+    return E / s, xp.sum(Y * (xp.log(s) - S)) / divisor
+
+
 def _clip_probability(A, /, *, xp):
     # log(0) and division by 0 only happen when an output has saturated; clipping
     # at the dtype's resolution keeps the general (non-fused) path finite.
     eps = xp.finfo(A.dtype).eps
-    return xp.clip(A, eps, 1.0 - eps)
+    return xp.minimum(xp.maximum(A, eps), 1.0 - eps)
 
 
 #: name -> loss class

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["accuracy", "classification_errors", "labels", "r2_score"]
+__all__ = ["CLASSIFIER_OUTPUTS", "accuracy", "classification_errors", "labels", "r2_score"]
+
+#: output activations whose network is a classifier (its predictions are labels, its score accuracy)
+CLASSIFIER_OUTPUTS = ("softmax", "sigmoid")
 
 
 def labels(A, output: str, /, *, xp):

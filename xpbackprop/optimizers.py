@@ -1,26 +1,21 @@
-"""Optimizers and learning-rate schedules as small pure update rules in ``xp``.
+"""Optimizers and learning-rate schedules: the update rules as plain array-API formulas.
 
-An optimizer maps ``(params, grads, state, lr)`` to ``(new_params, new_state)``;
-parameters, gradients and state are lists of device arrays in the order of
-``net.parameters`` (``[W1, b1, W2, b2, ...]``). Nothing here leaves the device.
+Parameters, gradients and state are lists of device arrays in the order of ``net.parameters``
+(``[W1, b1, W2, b2, ...]``); nothing here leaves the device. The reference formulas
+(:func:`sgd_step`, :func:`adam_step`) return new arrays; a backend's table in
+:mod:`xpbackprop.fast` may update in place instead, with the same operations in the same order.
 
-Where the library's arrays are writeable (NumPy, CuPy, PyTorch; checked with
-``array_api_compat.is_writeable_array``) the update happens in place: the state
-and the gradients passed in are overwritten, and each new parameter is written
-into the memory of its step ``u = -η g`` (plain SGD: the gradient's own; Adam: the
-step it computes), which saves a new array and a pass per parameter per step and
-keeps the step's memory at one copy of the parameters. (Writing ``θ + u`` there
-rather than into ``θ`` itself: ``θ`` was just read by every thread of the matrix
-products, and on a CPU a store into lines other cores hold costs up to 4x a
-store into the lines the step's own arithmetic left here; benchmarks/NOTES.md.)
-SGD with momentum updates ``θ`` in place. The in-place form applies the same
-operations in the same order as the functional one (JAX, array-api-strict), so both
-give the same bits: ``θ + (-η g)`` is ``θ - η g`` exactly, negation being exact.
+An optimizer is two parts, so that a backend adapter can compile the array part (JAX):
+:meth:`Optimizer.split`, the host side (this step's scalars, and state that is not arrays such
+as Adam's step count), and :meth:`Optimizer.apply`, the arrays given those scalars. SGD is
+*linear*: its update depends on ``η g`` only, so it is written in terms of the step
+``u = -η g``, and a :class:`~xpbackprop.trainer.Trainer` asks the engine for the gradients of
+``-η J``, which are those steps (the gradient of ``c J`` is ``c ∇J``: the output delta carries
+``c``, and no pass over every gradient is spent scaling it).
 
-Weight decay is the L2 penalty ``weight_decay/2 · Σ ||W||²`` added to the
-loss, on weights only (not biases), as scikit-learn's ``alpha`` is:
-scikit-learn adds ``alpha/(2 n)·Σ||W||²`` to the mean loss of a batch of ``n``
-samples, so ``weight_decay = alpha / batch_size`` reproduces it.
+Weight decay is the L2 penalty ``weight_decay/2 · Σ ||W||²`` added to the loss, on weights only
+(not biases), as scikit-learn's ``alpha`` is: scikit-learn adds ``alpha/(2 n)·Σ||W||²`` to the
+mean loss of a batch of ``n`` samples, so ``weight_decay = alpha / n`` reproduces it.
 """
 
 from __future__ import annotations
@@ -29,9 +24,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from array_api_compat import is_dask_array, is_writeable_array
-
-from .validation import check_choice, check_integer, check_number
+from . import fast
+from .checks import check_choice, check_integer, check_number
 
 __all__ = [
     "OPTIMIZERS",
@@ -40,16 +34,29 @@ __all__ = [
     "Adam",
     "Optimizer",
     "Schedule",
+    "adam_step",
     "get_optimizer",
+    "sgd_step",
     "with_weight_decay",
 ]
 
 
-def _in_place(p: Any) -> bool:
-    """Whether ``p -= u`` changes ``p`` itself. Dask arrays accept item
-    assignment (so they count as writeable) but an augmented operator rebinds the name to a
-    new lazy array, which would silently leave the parameter unchanged."""
-    return is_writeable_array(p) and not is_dask_array(p)
+def sgd_step(params, steps, velocity, /, *, xp, momentum, nesterov):
+    """θ ← θ + u  (μ = 0);  v ← μ v + u,  θ ← θ + v  (classical) or  θ + μ v + u  (Nesterov);  u = -η g."""
+    if momentum == 0.0:
+        return [p + u for p, u in zip(params, steps)], velocity
+    velocity = [momentum * v + u for v, u in zip(velocity, steps)]
+    if nesterov:
+        return [p + momentum * v + u for p, v, u in zip(params, velocity, steps)], velocity
+    return [p + v for p, v in zip(params, velocity)], velocity
+
+
+def adam_step(params, grads, m, v, /, *, xp, lr, c1, c2, beta1, beta2, eps):
+    """m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ - η (m / c1) / (√(v / c2) + ε);  c_i = 1 - β_i^t."""
+    m = [beta1 * mi + (1.0 - beta1) * g for mi, g in zip(m, grads)]
+    v = [beta2 * vi + (1.0 - beta2) * (g * g) for vi, g in zip(v, grads)]
+    new = [p + (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + eps) for p, mi, vi in zip(params, m, v)]
+    return new, m, v
 
 
 def with_weight_decay(grads: list[Any], params: list[Any], decay: list[bool], wd: Any) -> list[Any]:
@@ -59,28 +66,20 @@ def with_weight_decay(grads: list[Any], params: list[Any], decay: list[bool], wd
 
 
 class Optimizer:
-    """Base class: ``init_state(params, xp)`` and ``update(params, grads, state, lr, xp)``.
+    """Base class: :meth:`init_state`, and the update as :meth:`split` (host) and :meth:`apply` (arrays).
 
-    A subclass may instead implement ``update`` as two parts, as SGD and Adam do:
-    :meth:`split` (the host side: the scalars of this step and the state that is not arrays,
-    such as Adam's step count) and :meth:`apply` (the arrays, given those scalars). On JAX a
-    :class:`~xpbackprop.training.Trainer` then compiles :meth:`apply` once (``jax.jit``)
-    instead of running its operations one at a time.
+    A subclass may instead override :meth:`update` alone (then a JAX Trainer runs it as written,
+    uncompiled).
     """
 
     name = ""
-    #: ``True`` when :meth:`update` is linear in ``lr · grads`` (SGD, with or without momentum):
-    #: a :class:`~xpbackprop.training.Trainer` then computes the gradients already multiplied
-    #: by ``-lr`` (on the output delta, the smallest array of the backward pass), so that they
-    #: arrive as the step ``u = -lr g`` itself, and calls ``update(..., lr=-1.0)``
-    #: (``θ - (-1) u = θ + u``), saving a pass over every gradient per step.
-    scaled_gradients = False
-    #: ``True`` when :meth:`update` may write into the parameter arrays it is given (SGD with
-    #: momentum: ``θ += v``). ``fit`` copies the parameters at the start of each epoch (to roll
-    #: back a diverging one) and at the best validation epoch only then; an optimizer that returns
-    #: new arrays and leaves the ones it was given unchanged (plain SGD, Adam: the new ``θ`` is
-    #: written into the memory of the step) lets it keep the arrays themselves. ``True`` unless a
-    #: subclass says otherwise.
+    #: ``True`` when the update depends on ``η g`` only (SGD): :meth:`apply` then takes the steps
+    #: ``u = -η g`` in place of the gradients (see the module notes)
+    linear = False
+    #: ``True`` when :meth:`apply` may write into the parameter arrays it is given (SGD with
+    #: momentum: ``θ += v`` on some backends). ``fit`` copies the parameters at the start of each
+    #: epoch (to roll back a diverging one) and at the best validation epoch only then; an optimizer
+    #: that leaves the arrays it is given unchanged lets it keep the arrays themselves.
     overwrites_parameters = True
 
     def init_state(self, params: Sequence[Any], /, *, xp) -> list[Any]:
@@ -88,20 +87,22 @@ class Optimizer:
         return []
 
     def update(self, params, grads, state, lr: float, /, *, xp):
-        """``(new params, new state)``: by default :meth:`split`, then :meth:`apply`."""
+        """``(new params, new state)`` from the gradients ``grads`` and the rate ``lr``."""
         if type(self).apply is Optimizer.apply:
             raise NotImplementedError(f"{type(self).__name__} implements neither update nor split/apply")
         scalars, arrays, host = self.split(state, lr)
-        params, arrays = self.apply(params, grads, arrays, scalars, xp=xp)
+        g = [(-lr) * g for g in grads] if self.linear else grads
+        params, arrays = self.apply(params, g, arrays, scalars, xp=xp)
         return params, [*arrays, *host]
 
     def split(self, state: list[Any], lr: float) -> tuple[tuple[float, ...], list[Any], list[Any]]:
         """``(scalars, array state, next host state)`` for one step: the state is the arrays
-        followed by the host values; ``scalars`` are what :meth:`apply` needs besides them."""
+        followed by the host values; ``scalars`` are what :meth:`apply` needs besides them, the
+        rate first."""
         return (lr,), list(state), []
 
     def apply(self, params, grads, arrays, scalars, /, *, xp):  # pragma: no cover - abstract
-        """``(new params, new array state)`` from the scalars :meth:`split` gave."""
+        """``(new params, new array state)`` from the gradients (the steps, for a linear optimizer)."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    scaled_gradients = True
+    linear = True
 
     def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
         # TypeError for a non-number, ValueError outside [0, 1) (NaN included)
@@ -127,7 +128,7 @@ class SGD(Optimizer):
 
     @property
     def overwrites_parameters(self) -> bool:  # type: ignore[override]
-        # without momentum the new θ is written into the memory of the step (apply, below)
+        # without momentum the new θ is a new array, or the step's own memory (fast paths)
         return self.momentum != 0.0
 
     def config(self) -> dict[str, Any]:
@@ -139,38 +140,9 @@ class SGD(Optimizer):
         return [xp.zeros_like(p) for p in params]
 
     def apply(self, params, grads, arrays, scalars, /, *, xp):
-        # with the step u = -lr g: v ← μ v + u, θ ← θ + v (classical), θ + μ v + u (Nesterov)
-        (lr,), state, mu = scalars, arrays, self.momentum
-        if _in_place(params[0]) and _in_place(grads[0]):
-            # In place where the library allows it: the same operations in the same order
-            # (so the same bits as below), without a new array per parameter per step.
-            new = []
-            for p, u, v in zip(params, grads, state or [None] * len(params)):
-                if lr != -1.0:  # lr = -1: the gradients arrive as the step -η g (Trainer)
-                    u *= -lr
-                if mu == 0.0:
-                    u += p  # θ + u in u's memory, which the new parameter keeps (module notes)
-                    new.append(u)
-                    continue
-                v *= mu
-                v += u
-                if self.nesterov:
-                    p += mu * v
-                    p += u
-                else:
-                    p += v
-                new.append(p)
-            return new, state
-        # lr = -1: the gradients arrive as the step (inside jax.jit lr is traced: multiply)
-        steps = grads if isinstance(lr, (int, float)) and lr == -1.0 else [-lr * g for g in grads]
-        if mu == 0.0:
-            return [p + u for p, u in zip(params, steps)], state
-        velocity = [mu * v + u for v, u in zip(state, steps)]
-        if self.nesterov:
-            new = [p + mu * v + u for p, v, u in zip(params, velocity, steps)]
-        else:
-            new = [p + v for p, v in zip(params, velocity)]
-        return new, velocity
+        """:func:`sgd_step` of the steps ``grads`` (``u = -η g``)."""
+        return fast.lookup(xp, sgd_step)(params, grads, arrays, xp=xp, momentum=self.momentum,
+                                         nesterov=self.nesterov)
 
 
 class Adam(Optimizer):
@@ -182,7 +154,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
-    overwrites_parameters = False  # the new θ is written into the memory of the step (apply)
+    overwrites_parameters = False  # the new θ is a new array, or the step's own memory (fast paths)
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)
@@ -203,24 +175,9 @@ class Adam(Optimizer):
 
     def apply(self, params, grads, arrays, scalars, /, *, xp):
         n = len(params)
-        m, v = arrays[:n], arrays[n:]
         lr, c1, c2 = scalars
-        b1, b2 = self.beta1, self.beta2
-        if _in_place(params[0]):
-            # in place, same operations in the same order as the functional form below
-            new = []
-            for p, g, mi, vi in zip(params, grads, m, v):
-                mi *= b1
-                mi += (1.0 - b1) * g
-                vi *= b2
-                vi += (1.0 - b2) * (g * g)
-                u = (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + self.eps)
-                u += p  # θ + u in the step's own memory (module notes)
-                new.append(u)
-            return new, [*m, *v]
-        m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
-        v = [b2 * vi + (1.0 - b2) * (g * g) for vi, g in zip(v, grads)]
-        new = [p + (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + self.eps) for p, mi, vi in zip(params, m, v)]
+        new, m, v = fast.lookup(xp, adam_step)(params, grads, arrays[:n], arrays[n:], xp=xp, lr=lr, c1=c1,
+                                               c2=c2, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
         return new, [*m, *v]
 
 

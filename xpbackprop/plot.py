@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._files import write_atomically
+from .npzfile import write_atomically
 
 __all__ = ["plot_history", "require_matplotlib"]
 

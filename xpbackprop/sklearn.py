@@ -36,26 +36,29 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
     ) from exc
 
 from . import backend as _backend
+from . import backprop, intake
 from .activations import get_activation
-from .init import batch_order
+from .backend import device_of
+from .checks import check_choice, check_integer, check_number
+from .epochs import run_epoch
+from .guards import snapshot
 from .losses import MSE, CrossEntropy
 from .metrics import labels
 from .network import MLP
-from .optimizers import Adam, Schedule
-from .training import Trainer, _snapshot, fit
-from .validation import check_choice, check_integer, check_number, device_of
+from .optimizers import SCHEDULES, Adam, Schedule
+from .trainer import Trainer
+from .training import fit
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _SOLVERS = ("sgd", "adam")
-_SCHEDULES = ("constant", "invscaling", "adaptive")
 _CONVERGENCE = ("Stochastic Optimizer: Maximum iterations ({}) reached and the optimization hasn't "
                 "converged yet.")
 
 
 def _is_host(x: Any) -> bool:
     """Data scikit-learn validates (NumPy, lists, pandas, ...), as opposed to another array library's."""
-    lib = _backend._library_of(x)
+    lib = _backend.library_of(x)
     return lib is None or lib == "numpy" or lib not in _backend.BACKENDS
 
 
@@ -144,7 +147,7 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self) -> None:
         """Every parameter, before ``fit`` or ``partial_fit`` looks at the data or changes anything."""
         check_choice("solver", self.solver, _SOLVERS)
-        check_choice("learning_rate", self.learning_rate, _SCHEDULES)
+        check_choice("learning_rate", self.learning_rate, SCHEDULES)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
             check_integer("batch_size", self.batch_size)
         check_integer("max_iter", self.max_iter)
@@ -224,7 +227,7 @@ class _BaseMLP(BaseEstimator):
     def _placement(self, X: Any) -> tuple[str, Any, str]:
         """``(backend, device, dtype)`` for a new network, following ``X`` where not given."""
         host = _is_host(X)
-        lib = "numpy" if host else _backend._library_of(X)
+        lib = "numpy" if host else _backend.library_of(X)
         if self.backend is not None and not host and _backend.backend_name(self.backend) != lib:
             raise TypeError(
                 f"X is an array of {lib} but backend={self.backend!r}; pass backend=None to train "
@@ -330,8 +333,8 @@ class _BaseMLP(BaseEstimator):
         kept = None
         if net is not None and (incremental or self.warm_start):
             own = incremental and trainer is not None
-            kept = (trainer._kept_parameters() if own else _snapshot(net.parameters, net.xp),
-                    _snapshot(trainer.state, net.xp) if own else None,
+            kept = (trainer.kept_parameters() if own else snapshot(net.parameters, net.xp),
+                    snapshot(trainer.state, net.xp) if own else None,
                     net.rng.bit_generator.state)
         try:
             return self._fit_checked(X, y, incremental=incremental, classes=classes)
@@ -339,7 +342,7 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(saved)
             if kept is not None:
-                net._store(kept[0])
+                backprop.assign(net.layers, kept[0])
                 if kept[1] is not None:
                     trainer.state = kept[1]
                 net.rng.bit_generator.state = kept[2]  # the batch orders drawn are undrawn
@@ -408,31 +411,25 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _partial_epoch(self, X: Any, Y: Any) -> _BaseMLP:
-        """One epoch over ``(X, Y)`` with an optimizer (and schedule) kept between calls."""
+        """One epoch over ``(X, Y)`` with an optimizer (and schedule) kept between calls: ``fit``'s
+        own epoch (:func:`xpbackprop.epochs.run_epoch`), with scikit-learn's penalty
+        ``alpha / 2 ||W||²`` over each batch's own rows (the last may be fewer)."""
         net = self.net_
-        X, Y = net._checked(X, Y)  # converted, encoded and checked, with one host read
-        batch = self._batch(X.shape[0])
+        X, Y = intake.checked(net, X, Y)  # converted, encoded and checked, with one host read
         if getattr(self, "_trainer", None) is None:
             opt = self._optimizer()
             self._trainer = Trainer(net, self.learning_rate_init, opt.pop("optimizer"), **opt)
             self._lr_schedule = self._schedule()
-        trainer, xp, n = self._trainer, net.xp, X.shape[0]
+        trainer = self._trainer
         trainer.lr = self._lr_schedule.lr
-        order = batch_order(net.rng, n, bool(self.shuffle) and batch < n)
-        if order is not None:
-            index = _backend.to_backend(order, xp, device=net.device)
-            X, Y = xp.take(X, index, axis=0), xp.take(Y, index, axis=0)
-        total = None
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            # scikit-learn's penalty is alpha / 2 ||W||² over each batch's own rows (the last may be fewer)
-            trainer.weight_decay = self.alpha / (stop - start)
-            loss = trainer.step(X[start:stop, ...], Y[start:stop, ...]) * (stop - start)
-            total = loss if total is None else total + loss
-        epoch_loss = float(total) / n / self._loss_scale()
-        if not np.isfinite(epoch_loss):
-            raise ValueError(f"training diverged in partial_fit: the epoch loss is {epoch_loss}; "
-                             f"try a smaller learning_rate_init than {trainer.lr:g}")
+        epoch = run_epoch(trainer, X, Y, batch=self._batch(X.shape[0]), shuffle=bool(self.shuffle),
+                          rng=net.rng, alpha=self.alpha)
+        if epoch.failed is not None or epoch.loss is None or not np.isfinite(epoch.loss):
+            raise ValueError(f"training diverged in partial_fit at step {epoch.failed}: the loss or a "
+                             f"parameter became non-finite; try a smaller learning_rate_init than "
+                             f"{trainer.lr:g}")
+        epoch_loss = epoch.loss / self._loss_scale()
+        n = X.shape[0]
         self.n_iter_ += 1
         self.t_ += n
         self.loss_curve_ = [*self.loss_curve_, epoch_loss]

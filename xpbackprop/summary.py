@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .backprop import fused
 from .layers import Activation, Conv1D, Dense, Layer
 
 __all__ = ["LABEL_WIDTH", "summary"]
@@ -91,7 +92,7 @@ def summary(net: Any, input_shape: tuple[int, ...] | None = None) -> str:
     last = len(layers) - 1
     loss = net.loss_fn
     formulas = loss.formulas()
-    fused = net._fused
+    is_fused = fused(net.layers, net.loss_fn)
     sizes = f" {list(net.sizes)}" if hasattr(net, "sizes") else ""
     device = f", device {net.device}" if net.device is not None else ""
     out = [f"{type(net).__name__}{sizes}: backend {net.backend}{device}, {net.dtype_name}; "
@@ -117,11 +118,11 @@ def summary(net: Any, input_shape: tuple[int, ...] | None = None) -> str:
             if i < first_param:
                 backward.append("(not run: no parameters before this layer)")
                 continue
-            if i == last and fused and isinstance(layer, Activation):
+            if i == last and is_fused and isinstance(layer, Activation):
                 backward.append(f"{formulas['delta']}{_NOTE}{layer.name} + {loss.name} fused: "
                                 f"replaces the {layer.name} backward")
                 continue
-            if i == last and fused:  # a parametric output layer: identity output + mse
+            if i == last and is_fused:  # a parametric output layer: identity output + mse
                 backward.append(f"{formulas['delta']}{_NOTE}identity output + {loss.name} fused")
             backward.extend(layer.formulas["grads"])
             if i > first_param:
@@ -132,7 +133,7 @@ def summary(net: Any, input_shape: tuple[int, ...] | None = None) -> str:
         out += _equations("backward", backward)
     out.append(f"loss: {loss!r}")
     out += _equations("value", [formulas["value"]])
-    if fused:
+    if is_fused:
         out += _equations("backward", [f"{formulas['delta']}{_NOTE}with the {net.output_activation} "
                                        f"output (canonical pair): the backward pass starts here"])
     else:
