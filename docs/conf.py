@@ -44,6 +44,8 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/note_",  # every page runs its example
     "run_stale_examples": True,  # the pages import examples/, which the cache does not see change
     "download_all_examples": False,
+    "notebook_extensions": set(),  # the pages import examples/ by name: no notebooks to download
+    "show_signature": False,
     "write_computation_times": False,
     "within_subsection_order": "FileNameSortKey",
 }
