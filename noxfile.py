@@ -1,4 +1,4 @@
-"""Sessions: the test suite once per backend, the cross-backend agreement run, lint.
+"""Sessions: the test suite once per backend, the cross-backend agreement run, lint, the docs.
 
 ``nox`` runs every default session; a backend that cannot run here (``cupy``
 without a CUDA device) skips with its reason, and fails instead when it was
@@ -96,6 +96,17 @@ def lint(session: nox.Session) -> None:
     """ruff: lint and formatting-independent checks."""
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into docs/_build/html, warnings as errors; the gallery runs the examples.
+    The build fetches nothing: no intersphinx, no remote images."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-E", "-q", "-b", "html",
+        "-d", "docs/_build/doctrees", "docs", "docs/_build/html", *session.posargs,
+    )
 
 
 @nox.session(default=False)
