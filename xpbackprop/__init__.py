@@ -5,11 +5,12 @@ from .backend import BACKENDS, available_backends, namespace, to_numpy
 from .gradcheck import check_gradients
 from .history import DivergenceError, DivergenceWarning, History, TrainingInterrupted
 from .io import ModelFileError, load, save, saved_classes
-from .layers import Activation, Conv1D, Dense, Flatten, Layer
+from .layers import Activation, Conv1D, Dense, Dropout, Flatten, Layer
 from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
 from .metrics import accuracy, r2_score
 from .network import MLP, Sequential
 from .optimizers import SGD, Adam, Optimizer
+from .plot import plot_history
 from .trainer import Trainer
 from .training import fit
 
@@ -30,6 +31,7 @@ __all__ = [
     "Dense",
     "DivergenceError",
     "DivergenceWarning",
+    "Dropout",
     "Flatten",
     "History",
     "Layer",
@@ -46,6 +48,7 @@ __all__ = [
     "fit",
     "load",
     "namespace",
+    "plot_history",
     "r2_score",
     "save",
     "saved_classes",

@@ -56,24 +56,31 @@ def fused(layers: Sequence[Any], loss: Any) -> bool:
     return output_activation(layers) == loss.canonical
 
 
-def forward(layers: Sequence[Any], X: Any, /, *, xp: Any) -> tuple[Any, list[Any]]:
-    """``A = layer(A)`` for each layer in turn, from ``A = X``: the output and each layer's cache."""
+def forward(layers: Sequence[Any], X: Any, /, *, xp: Any,
+            masks: Sequence[Any] | None = None) -> tuple[Any, list[Any]]:
+    """``A = layer(A)`` for each layer in turn, from ``A = X``: the output and each layer's cache.
+
+    ``masks``: a training step's noise, one entry per layer (``None`` where a layer takes none;
+    :func:`xpbackprop.masks.draw_masks`); without it a Dropout layer is the identity."""
     A, caches = X, []
-    for layer in layers:
-        A, cache = layer.forward(A, xp=xp)
+    for i, layer in enumerate(layers):
+        if masks is not None and masks[i] is not None:
+            A, cache = layer.forward(A, xp=xp, mask=masks[i])
+        else:
+            A, cache = layer.forward(A, xp=xp)
         caches.append(cache)
     return A, caches
 
 
 def forward_loss(layers: Sequence[Any], loss: Any, X: Any, Y: Any, /, *,
-                 xp: Any) -> tuple[Any, Any, list[Any]]:
+                 xp: Any, masks: Sequence[Any] | None = None) -> tuple[Any, Any, list[Any]]:
     """``(A_L, J, caches)``. With the canonical output the activation and the loss are computed
     together from the logits ``Z_L`` (log-sum-exp and softplus forms: finite for any logit)."""
     if fused(layers, loss) and isinstance(layers[-1], Activation):
-        Z_L, caches = forward(layers[:-1], X, xp=xp)
+        Z_L, caches = forward(layers[:-1], X, xp=xp, masks=masks)
         A_L, J = loss.forward_value(Z_L, Y, xp=xp)
         return A_L, J, caches
-    A_L, caches = forward(layers, X, xp=xp)
+    A_L, caches = forward(layers, X, xp=xp, masks=masks)
     return A_L, loss.value(A_L, Y, xp=xp), caches
 
 
@@ -93,14 +100,16 @@ def backward(layers: Sequence[Any], caches: list[Any], dZ: Any, /, *, xp: Any, t
 
 
 def loss_and_gradients(layers: Sequence[Any], loss: Any, X: Any, Y: Any, /, *, xp: Any,
-                       multiplier: float = 1.0) -> tuple[Any, list[Any], Any]:
+                       multiplier: float = 1.0,
+                       masks: Sequence[Any] | None = None) -> tuple[Any, list[Any], Any]:
     """``(J, [c·dW1, c·db1, ...], A_L)``: the loss (a 0-d array) and the gradients of ``c J``.
 
     ``multiplier`` is ``c``: the gradient of ``c J`` is ``c ∇J``, and the backward pass is linear in
     the output delta, so ``c`` is applied once, to ``dZ_L`` (a Trainer passes ``-η`` for SGD, whose
     update then is ``θ + u`` with the steps ``u = -η g``; see :mod:`xpbackprop.optimizers`).
+    ``masks``: the step's dropout masks (:func:`forward`); the backward pass reads them from the caches.
     """
-    A_L, J, caches = forward_loss(layers, loss, X, Y, xp=xp)
+    A_L, J, caches = forward_loss(layers, loss, X, Y, xp=xp, masks=masks)
     if fused(layers, loss):
         # dZ_L = c (A_L - Y)/m replaces the output activation's backward (if there is one)
         d = loss.delta(A_L, Y, xp=xp, multiplier=multiplier)

@@ -5,7 +5,8 @@ Everything here is host data (NumPy): the network moves it to its backend when i
 - :func:`digits`: 1,797 8×8 handwritten digits shipped inside the package (``data/README.md``).
 - :func:`xor`: noisy points around the four corners of the unit square, labelled by XOR.
 - :func:`spirals`: interleaved noisy spirals in the plane.
-- :func:`load_table`: features and labels from a ``.csv`` or ``.npz`` file.
+- :func:`load_table`: features and labels from a ``.csv`` or ``.npz`` file; :func:`csv_header`: the
+  column names of a CSV file.
 - :func:`split`: a seeded (and, for class labels, stratified) train / test split.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BUILTIN", "Table", "digits", "load_table", "spirals", "split", "xor"]
+__all__ = ["BUILTIN", "Table", "csv_header", "digits", "load_table", "spirals", "split", "xor"]
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +100,13 @@ def load_table(path: str | os.PathLike[str], label_column: str | int | None = "l
     raise ValueError(f"{path}: unknown data file type {suffix or '(no suffix)'!r}; expected .csv or .npz")
 
 
+def csv_header(path: str | os.PathLike[str]) -> list[str] | None:
+    """The column names of the CSV file ``path`` where its first row is a header (as
+    :func:`load_table` decides), else ``None``; ``ValueError`` for a file it cannot read."""
+    rows, _ = _read_rows(Path(path))
+    return [name.strip() for name in rows[0]] if _has_header(rows) else None
+
+
 def _number(text: str) -> float | None:
     try:
         value = float(text)
@@ -108,8 +116,25 @@ def _number(text: str) -> float | None:
 
 
 def _load_csv(path: Path, label_column: str | int | None) -> Table:
-    # each row with the number of its (last) line in the file: blank lines are skipped, not
-    # counted away, so that messages cite the line an editor shows
+    rows, lines = _read_rows(path)
+    header = _has_header(rows)
+    width = len(rows[0])
+    columns = [name.strip() for name in rows[0]] if header else [str(i) for i in range(width)]
+    body, lines = (rows[1:], lines[1:]) if header else (rows, lines)
+    if not body:
+        raise ValueError(f"{path}: the file has a header but no data rows")
+    label = _label_index(path, columns, label_column)
+    X, labels = _parse_body(path, body, lines, columns, label, "header" if header else "first row")
+    if X.shape[1] == 0:
+        raise ValueError(f"{path}: no feature columns besides the label column {columns[label]!r}")
+    y = None if label is None else _label_array(path, labels, lines, columns[label])
+    features = [name for c, name in enumerate(columns) if c != label]
+    return Table(X, y, features, None if label is None else columns[label])
+
+
+def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
+    """The file's non-blank rows, each with the number of its (last) line in the file: blank lines
+    are skipped, not counted away, so that messages cite the line an editor shows."""
     rows: list[list[str]] = []
     line_numbers: list[int] = []
     try:
@@ -125,28 +150,29 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
         raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
     if not rows:
         raise ValueError(f"{path}: the file holds no rows")
-    # a header: a first row with text where the second row has numbers (text labels in the same
-    # column of both rows are data); an empty field is a missing value, not text
+    return rows, line_numbers
+
+
+def _has_header(rows: list[list[str]]) -> bool:
+    """A header: a first row with text where the second row has numbers (text labels in the same
+    column of both rows are data); an empty field is a missing value, not text."""
+
     def text_columns(row: list[str]) -> set[int]:
         return {c for c, field in enumerate(row) if field.strip() and _number(field) is None}
 
     first_text = text_columns(rows[0])
-    header = bool(first_text) and (len(rows) == 1 or first_text != text_columns(rows[1]))
-    width = len(rows[0])
-    columns = [name.strip() for name in rows[0]] if header else [str(i) for i in range(width)]
-    body = rows[1:] if header else rows
-    lines = line_numbers[1:] if header else line_numbers
-    if not body:
-        raise ValueError(f"{path}: the file has a header but no data rows")
-    label = _label_index(path, columns, label_column)
+    return bool(first_text) and (len(rows) == 1 or first_text != text_columns(rows[1]))
+
+
+def _parse_body(path: Path, body: list[list[str]], lines: list[int], columns: list[str], label: int | None,
+                first: str) -> tuple[np.ndarray, list[str]]:
+    """The feature matrix and the label column's fields (stripped) of the data rows."""
+    width = len(columns)
     X = np.empty((len(body), width - (label is not None)), dtype=np.float64)
     labels: list[str] = []
     for r, row in enumerate(body):
         if len(row) != width:
-            raise ValueError(
-                f"{path}: line {lines[r]} has {len(row)} fields, the "
-                f"{'header' if header else 'first row'} {width}"
-            )
+            raise ValueError(f"{path}: line {lines[r]} has {len(row)} fields, the {first} {width}")
         j = 0
         for c, field in enumerate(row):
             if c == label:
@@ -158,22 +184,17 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
                 raise ValueError(f"{path}: line {lines[r]}, column {columns[c]!r}: {what}")
             X[r, j] = value
             j += 1
-    if X.shape[1] == 0:
-        raise ValueError(f"{path}: no feature columns besides the label column {columns[label]!r}")
-    y = None
-    if label is not None:
-        numbers = [_number(v) for v in labels]
-        if any(not v for v in labels):
-            r = labels.index("")
-            raise ValueError(
-                f"{path}: line {lines[r]}, label column {columns[label]!r}: an empty field"
-            )
-        if all(v is not None and math.isfinite(v) for v in numbers):
-            y = np.asarray(numbers, dtype=np.float64)
-        else:
-            y = np.asarray(labels, dtype=str)
-    features = [name for c, name in enumerate(columns) if c != label]
-    return Table(X, y, features, None if label is None else columns[label])
+    return X, labels
+
+
+def _label_array(path: Path, labels: list[str], lines: list[int], name: str) -> np.ndarray:
+    """The labels as float64 when every one is a finite number, else as strings (none may be empty)."""
+    if any(not v for v in labels):
+        raise ValueError(f"{path}: line {lines[labels.index('')]}, label column {name!r}: an empty field")
+    numbers = [_number(v) for v in labels]
+    if all(v is not None and math.isfinite(v) for v in numbers):
+        return np.asarray(numbers, dtype=np.float64)
+    return np.asarray(labels, dtype=str)
 
 
 def _label_index(path: Path, columns: list[str], label_column: str | int | None) -> int | None:

@@ -6,7 +6,10 @@ Layout is batch first (rows are samples). Each layer object has
 - ``backward(dA, cache, /, *, xp, need_input_grad=True) -> (dA_prev, grads)``
 
 where ``grads`` mirrors ``params`` (``("W", "b")`` for the parametric layers, ``()``
-otherwise). The network strings them together; nothing here imports NumPy.
+otherwise). A layer that draws noise in training (``Dropout``: ``stochastic`` is true) also
+takes ``forward(A_prev, xp=xp, mask=M)``, the noise drawn for it on the host
+(:mod:`xpbackprop.masks`); without a mask it is the identity. The network strings them
+together; nothing here imports NumPy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = [
     "Activation",
     "Conv1D",
     "Dense",
+    "Dropout",
     "Flatten",
     "Layer",
     "conv1d_backward",
@@ -107,6 +111,8 @@ class Layer:
     """Base class. Parametric layers list their parameter names in ``params``."""
 
     params: tuple[str, ...] = ()
+    #: whether the layer takes a ``mask`` drawn for each training step (:class:`Dropout`)
+    stochastic: ClassVar[bool] = False
     #: the equations in the notes' notation (``net.summary()`` prints them): the forward pass,
     #: the parameter gradients, and the input gradient (not computed for the first parametric layer)
     formulas: ClassVar[dict[str, tuple[str, ...]]] = {"forward": (), "grads": (), "input_grad": ()}
@@ -292,7 +298,46 @@ class Flatten(Layer):
         return (size,)
 
 
-_LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Activation, Conv1D, Flatten)}
+class Dropout(Layer):
+    """Inverted dropout: in training each input entry is kept with probability ``1 - rate`` and
+    scaled by ``1 / (1 - rate)``, so that its expected value is unchanged; otherwise the identity.
+
+    The mask ``M = [U ≥ rate] / (1 - rate)`` (``U`` uniform on [0, 1)) is drawn on the host from
+    the network's seeded generator for each training step (:mod:`xpbackprop.masks`) and passed to
+    :meth:`forward`: the same seed draws the same masks on every backend. ``forward`` without a
+    mask (prediction, ``net.loss``, ``net.gradients``, validation) leaves its input as it is.
+    """
+
+    stochastic: ClassVar[bool] = True
+    formulas: ClassVar[dict[str, tuple[str, ...]]] = {
+        "forward": ("A ← A ⊙ M   (training: M = [U ≥ p] / (1 − p), U uniform on [0, 1); "
+                    "predicting: A as it is)",),
+        "grads": (),
+        "input_grad": ("dA ← dA ⊙ M",),
+    }
+
+    def __init__(self, rate: float) -> None:
+        # a bool or a string is a TypeError; NaN and values outside [0, 1) a ValueError
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            raise TypeError(f"Dropout rate must be a number in [0, 1), got {type(rate).__name__} {rate!r}")
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate must lie in [0, 1) (the fraction of entries dropped), "
+                             f"got {rate!r}")
+        self.rate = float(rate)
+
+    def forward(self, A_prev, /, *, xp, mask=None):
+        if mask is None:
+            return A_prev, None
+        return A_prev * mask, mask
+
+    def backward(self, dA, mask, /, *, xp, need_input_grad=True):
+        return (dA if mask is None else dA * mask), ()
+
+    def config(self):
+        return {"type": "Dropout", "rate": self.rate}
+
+
+_LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Activation, Conv1D, Flatten, Dropout)}
 
 
 def shape_after(layers: Sequence[Layer], shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ from . import backend as _backend
 from .checks import check_seed
 from .history import History
 from .init import host_rng, initial_parameters
-from .layers import Activation, Dense, Layer, fixed_output, get_layer, shape_after
+from .layers import Activation, Dense, Dropout, Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
 from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
 from .training import fit
@@ -400,7 +400,10 @@ class MLP(Sequential):
     """Multi-layer perceptron ``sizes = [n0, n1, ..., nL]``: Dense + activation per layer.
 
     ``hidden`` is one activation name for every hidden layer or a list with one
-    name per hidden layer; ``output`` is the output activation.
+    name per hidden layer; ``output`` is the output activation. ``dropout``: a
+    :class:`~xpbackprop.layers.Dropout` layer after each hidden layer's activation, one rate for
+    all or a list with one rate per hidden layer (0: none there). A saved MLP with dropout is
+    written, and loads, as the :class:`Sequential` of the same layers.
     """
 
     def __init__(
@@ -414,6 +417,7 @@ class MLP(Sequential):
         device: Any = None,
         dtype: str = "float32",
         seed: int | None = 0,
+        dropout: float | Sequence[float] = 0.0,
     ) -> None:
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise TypeError(
@@ -437,15 +441,19 @@ class MLP(Sequential):
             raise ValueError(
                 f"hidden lists {len(hidden_list)} activations but sizes {sizes} has {n_hidden} hidden layers"
             )
+        rates = _dropout_rates(dropout, n_hidden)
         layers: list[Layer] = []
-        for n_in, n_out, act in zip(sizes[:-1], sizes[1:], [*hidden_list, output]):
-            layers += [Dense(n_in, n_out), Activation(act)]
+        for n_in, n_out, act, rate in zip(sizes[:-1], sizes[1:], [*hidden_list, output], [*rates, 0.0]):
+            layers += [Dense(n_in, n_out), Activation(act)] + ([Dropout(rate)] if rate else [])
         self.sizes = sizes
-        self.hidden = [layer.name for layer in layers[1:-2:2]]
+        self.hidden = [layer.name for layer in layers[:-1] if isinstance(layer, Activation)]
         self.output = layers[-1].name
+        self.dropout = rates
         super().__init__(layers, loss, backend=backend, device=device, dtype=dtype, seed=seed)
 
     def config(self) -> dict[str, Any]:
+        if any(self.dropout):  # the layers themselves: what load rebuilds through get_layer
+            return super().config()
         return {
             "class": "MLP",
             "sizes": list(self.sizes),
@@ -454,6 +462,19 @@ class MLP(Sequential):
             "loss": self.loss_fn.config(),
             "dtype": self.dtype_name,
         }
+
+
+def _dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
+    """One dropout rate per hidden layer from ``MLP(dropout=...)`` (each checked by ``Dropout``)."""
+    if isinstance(dropout, (str, bytes)) or not isinstance(dropout, (int, float, Sequence)):
+        raise TypeError(f"dropout must be a rate in [0, 1) or a list of rates, one per hidden layer, "
+                        f"got {type(dropout).__name__} {dropout!r}")
+    if not isinstance(dropout, Sequence) and n_hidden == 0 and dropout:
+        raise ValueError(f"dropout={dropout!r} but the network has no hidden layer to apply it to")
+    rates = [dropout] * n_hidden if not isinstance(dropout, Sequence) else list(dropout)
+    if len(rates) != n_hidden:
+        raise ValueError(f"dropout lists {len(rates)} rates but the network has {n_hidden} hidden layers")
+    return [Dropout(rate).rate for rate in rates]
 
 
 def _check_dense_chain(layers: Sequence[Layer]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .backprop import fused
-from .layers import Activation, Conv1D, Dense, Layer
+from .layers import Activation, Conv1D, Dense, Dropout, Layer
 
 __all__ = ["LABEL_WIDTH", "summary"]
 
@@ -60,16 +60,20 @@ def _sample_shapes(layers: list[Layer], input_shape: tuple[int, ...] | None) -> 
 
 
 def _blocks(layers: list[Layer]) -> list[list[int]]:
-    """Layer indices grouped as the notes count layers: a parametric layer with its activation."""
+    """Layer indices grouped as the notes count layers: a parametric layer with its activation
+    (and the dropout after them, which the notes' layers do not count)."""
     blocks: list[list[int]] = []
     i = 0
     while i < len(layers):
         if layers[i].params and i + 1 < len(layers) and isinstance(layers[i + 1], Activation):
-            blocks.append([i, i + 1])
-            i += 2
+            block = [i, i + 1]
         else:
-            blocks.append([i])
-            i += 1
+            block = [i]
+        while layers[block[0]].params and block[-1] + 1 < len(layers) and isinstance(
+                layers[block[-1] + 1], Dropout):
+            block.append(block[-1] + 1)
+        blocks.append(block)
+        i = block[-1] + 1
     return blocks
 
 
@@ -141,5 +145,6 @@ def summary(net: Any, input_shape: tuple[int, ...] | None = None) -> str:
                                        f"{net.output_activation} output"])
     out.append(f"total: {net.n_parameters:,} parameters")
     out.append("notation: ⊙ elementwise product, ⊘ elementwise division, ᵀ transpose, "
-               "Σ_rows sum over the batch's rows, [·] 1 where true else 0")
+               "Σ_rows sum over the batch's rows, [·] 1 where true else 0"
+               + (", ← replaces the array" if any(isinstance(layer, Dropout) for layer in layers) else ""))
     return "\n".join(out)

@@ -8,6 +8,7 @@ from typing import Any
 from . import adapters, backprop, intake
 from .checks import check_number
 from .guards import snapshot
+from .masks import draw_masks
 from .optimizers import SGD, Optimizer, get_optimizer, with_weight_decay
 
 __all__ = ["Trainer"]
@@ -78,6 +79,8 @@ class Trainer:
                                  if self._splits else None)
         self._update_config = opt.config()
         self._xp = net.xp  # the namespace the state and the compiled functions belong to
+        #: the host generator of the dropout masks (one draw per step): the network's own
+        self.mask_rng = net.rng
 
     @property
     def lr(self) -> float:
@@ -124,11 +127,14 @@ class Trainer:
         # a linear optimizer (SGD) takes the steps -η g: the gradients of -η J (optimizers module)
         multiplier = -lr if self._linear else 1.0
         with self._adapter.scope(net):
+            # dropout's noise for this step (None without a Dropout layer), drawn on the host
+            masks = draw_masks(net.layers, self.mask_rng, tuple(X.shape), xp=xp, dtype=net.dtype,
+                               device=net.device)
             if self._compiled is not None:
-                loss, g, A_L = self._compiled(X, Y, multiplier)
+                loss, g, A_L = self._compiled(X, Y, multiplier, masks)
             else:
                 loss, g, A_L = backprop.loss_and_gradients(net.layers, net.loss_fn, X, Y, xp=xp,
-                                                           multiplier=multiplier)
+                                                           multiplier=multiplier, masks=masks)
             extra = A_L if measure is None else measure(A_L)
             params, self.state = self._update(net.parameters, g, lr)
             if measure is None:
