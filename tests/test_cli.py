@@ -8,7 +8,6 @@ import io
 import os
 import re
 import stat
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import xpbackprop as xb
 from xpbackprop import datasets
 from xpbackprop.backend import backend_unavailable_reason
-from xpbackprop.cli import fold_standardization, main
+from xpbackprop.cli import fold_standardization, main, parse_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,11 +126,18 @@ def test_predict_equals_the_model_loaded_in_python(digits_run, tmp_path, capsys)
     plain = tmp_path / "plain"
     plain.write_bytes(b"")  # written whole under a temporary name, with the permissions open() gives
     assert stat.S_IMODE(target.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
-    # probabilities: the softmax rows
+    # probabilities: the softmax rows, one column per class, named by it, 6 significant digits
     rc, out, _ = run(capsys, ["predict", str(model), str(npz), "--proba"])
     assert rc == 0
+    assert out.splitlines()[0] == ",".join(f"p_{k}" for k in range(10))
     proba = np.loadtxt(out.splitlines()[1:], delimiter=",")
-    np.testing.assert_allclose(proba, xb.to_numpy(xb.load(model).predict_proba(rows)), rtol=1e-6)
+    expected = xb.to_numpy(xb.load(model).predict_proba(rows))
+    np.testing.assert_allclose(proba, expected, rtol=5e-6)  # 6 digits: half a unit in the 6th
+    assert max(len(v) for line in out.splitlines()[1:] for v in line.split(",")) <= len("-1.23457e-05")
+    rc, out, _ = run(capsys, ["predict", str(model), str(npz), "--proba", "--digits", "0"])
+    assert rc == 0  # every digit: the float64 values exactly
+    exact = np.loadtxt(out.splitlines()[1:], delimiter=",")
+    np.testing.assert_array_equal(exact, expected.astype(np.float64))
 
 
 def test_info_lists_backends_and_describes_a_model(digits_run, capsys):
@@ -147,6 +153,8 @@ def test_info_lists_backends_and_describes_a_model(digits_run, capsys):
     assert "MLP [64, 512, 10]" in out
     assert f"total: {xb.load(model).n_parameters:,} parameters" in out
     assert "dZ = (A − Y)/m" in out
+    # digits are their own class indices: the file names no classes, info shows the indices
+    assert "classes (10) (the file names none: the class indices): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in out
 
 
 # --- folding the standardisation into the model ---------------------------------------------------
@@ -249,7 +257,7 @@ def test_predict_gives_back_the_labels_a_model_was_trained_on(tmp_path, capsys, 
     rc, out, err = run(capsys, ["train", str(train), "--epochs", "60", "--lr", "0.01", "--no-progress",
                                 "--save", str(model)])
     assert rc == 0, err
-    assert xb.saved_classes(model) == sorted(float(v) if isinstance(v, int) else v for v in labels)
+    assert xb.saved_classes(model) == sorted(labels)  # whole numbers stay whole numbers
     rc, out, err = run(capsys, ["predict", str(model), str(subset), "--label-column", "label"])
     assert rc == 0, err
     predicted = [row[0] for row in csv.reader(io.StringIO(out))][1:]
@@ -282,10 +290,15 @@ def test_regression_on_csv_reports_r2_and_predicts_values(tmp_path, capsys):
     pred = xb.to_numpy(xb.load(model).predict(X[test]))[:, 0]
     independent = 1 - np.sum((y[test] - pred) ** 2) / np.sum((y[test] - y[test].mean()) ** 2)
     assert round(float(independent), 4) == r2
-    rc, out, err = run(capsys, ["predict", str(model), str(csv)])
+    rc, out, err = run(capsys, ["predict", str(model), str(csv), "--digits", "0"])
     assert rc == 0, err
     np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]],
                                xb.to_numpy(xb.load(model).predict(X))[:, 0], rtol=1e-15)
+    rc, out, err = run(capsys, ["predict", str(model), str(csv)])  # 6 significant digits
+    assert rc == 0, err
+    assert all(len(v.lstrip("-").replace(".", "")) <= 6 for v in out.splitlines()[1:] if "e" not in v)
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]],
+                               xb.to_numpy(xb.load(model).predict(X))[:, 0], rtol=5e-6)
 
 
 def test_load_table_reads_headerless_csv_and_reports_bad_fields(tmp_path):
@@ -309,13 +322,10 @@ def test_load_table_reads_headerless_csv_and_reports_bad_fields(tmp_path):
 # --- demo, plots, progress, a real process ----------------------------------------------------------
 
 
-def test_no_command_is_train_on_digits(monkeypatch):
-    import xpbackprop.cli as cli
-
-    seen = []
-    monkeypatch.setattr(cli, "cmd_train", lambda args: seen.append(args) or 0)
-    assert main([]) == 0
-    assert seen[0].command == "train" and seen[0].data == "digits" and seen[0].backend == "numpy"
+def test_no_command_is_train_on_digits():
+    args = parse_arguments([])
+    assert args.command == "train" and args.data == "digits" and args.backend == "numpy"
+    assert args.task == "auto" and args.handler is parse_arguments(["train"]).handler
 
 
 def test_demo_is_train_spirals(capsys):
@@ -323,26 +333,6 @@ def test_demo_is_train_spirals(capsys):
     assert rc == 0, err
     assert "spirals, 600 samples × 2 features, 3 classes" in out
     assert re.search(r"^trained 2 epochs", out, flags=re.MULTILINE)
-
-
-def test_plot_history_writes_a_png_of_the_expected_size(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
-    from xpbackprop.plot import plot_history
-
-    history = xb.History(loss=[1.0, 0.5, 0.25], val_loss=[1.1, 0.6, 0.4], val_score=[0.5, 0.7, 0.9])
-    path = plot_history(history, tmp_path / "curve.png", title="t", dpi=50)
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])  # IHDR: the first chunk
-    assert (width, height) == (400, 175)  # 8 × 3.5 inches at 50 dpi: two panels
-    one = plot_history(xb.History(loss=[1.0, 0.5]), tmp_path / "one.png", dpi=50).read_bytes()
-    assert struct.unpack(">II", one[16:24]) == (250, 175)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "one.png"]  # no temporary left
-    plain = tmp_path / "plain"
-    plain.write_bytes(b"")  # the permissions open() gives a new file here
-    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
-    with pytest.raises(ValueError, match="no epochs"):
-        plot_history(xb.History(), tmp_path / "empty.png")
 
 
 def test_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch, capsys):
@@ -368,12 +358,27 @@ def test_train_with_plot_writes_the_curves(tmp_path, capsys):
 def test_python_dash_m_in_a_real_process_with_progress(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run(
-        [sys.executable, "-m", "xpbackprop", "train", "xor", "--epochs", "4", "--seed", "1"],
+        [sys.executable, "-m", "xpbackprop", "train", "xor", "--epochs", "4", "--seed", "1",
+         "--save", "m.npz"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert "test accuracy" in done.stdout
     assert "Traceback" not in done.stderr
+    # piped, the progress is one plain line per epoch: no carriage-return frames, no bar
+    assert "\r" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"epoch {k}/4" for k in range(1, 5)], done.stderr
+    # a reader that leaves early (`| head -1`) ends the command quietly: 200,000 predictions
+    # overflow the pipe's buffer, so the writer does meet the closed pipe
+    np.savez(tmp_path / "many.npz", X=np.random.default_rng(0).normal(size=(200_000, 2)))
+    head = subprocess.run(
+        f"{sys.executable} -m xpbackprop predict m.npz many.npz | head -1; echo status ${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=300,
+    )
+    assert head.stdout == "prediction\nstatus 1\n", head.stdout
+    assert head.stderr == ""
     # a bad argument in a real process: one line on stderr, status 1, no traceback
     bad = subprocess.run(
         [sys.executable, "-m", "xpbackprop", "train", str(tmp_path / "missing.csv")],
@@ -406,13 +411,21 @@ BAD = [
     (["train", "{csv}", "--label-column", "nope"], 1, "no column named 'nope'"),
     (["train", "{csv}", "--label-column", "7"], 1, "label column index 7 is out of range"),
     (["train", "{text}"], 1, "'oops' is not a finite number"),
-    (["train", "{floats}"], 1, "whole numbers"),
+    (["train", "{floats}", "--task", "classification"], 1, "whole numbers"),
     (["train", "{names}", "--task", "regression"], 1, "regression needs numeric labels"),
     (["train", "xor", "--label-column", "a"], 1, "--label-column applies to data files"),
     (["train", "{dir}"], 1, "a directory"),
     (["train", "xor", "--activation", "bogus"], 1, "unknown activation 'bogus'"),
     (["train", "xor", "--activation", "relu,tanh"], 1, "hidden lists 2 activations"),
-    (["train", "xor", "--output", "bogus"], 1, "unknown activation 'bogus'"),
+    (["train", "xor", "--output-activation", "bogus"], 1, "unknown activation 'bogus'"),
+    (["train", "xor", "--output-activation", "identity"], 1,
+     "classification needs an output that gives classes"),
+    (["train", "xor", "--output-activation", "sigmoid", "--hidden", "4", "--epochs", "1", "--test-size", "0",
+      "--validation-fraction", "0", "--early-stopping"], 1, "--early-stopping watches a validation part"),
+    (["train", "spirals", "--output-activation", "sigmoid"], 1, "sigmoid is one unit for two classes"),
+    (["train", "xor", "--dropout", "1"], 2, "expected a rate in [0, 1)"),
+    (["train", "xor", "--threads", "-1"], 2, "expected a non-negative integer"),
+    (["train", "xor", "--validation-fraction", "1"], 2, "expected a fraction in [0, 1)"),
     (["train", "xor", "--loss", "bogus"], 1, "unknown loss 'bogus'"),
     (["train", "xor", "--device", "nodevice"], 1, "not a device of backend 'numpy'"),
     (["train", "xor", "--momentum", "0.9"], 1, "--momentum applies to --optimizer sgd"),
@@ -474,10 +487,10 @@ def test_regression_with_a_classifier_output_is_refused_before_training(tmp_path
     npz = tmp_path / "r.npz"
     np.savez(npz, X=X, y=1 / (1 + np.exp(-X[:, 0])))
     model = tmp_path / "m.npz"
-    rc, out, err = run(capsys, ["train", str(npz), "--task", "regression", "--output", output,
+    rc, out, err = run(capsys, ["train", str(npz), "--task", "regression", "--output-activation", output,
                                 "--epochs", "1", "--no-progress", "--save", str(model)])
     assert rc == 1 and out == ""  # nothing trained, nothing reported
-    assert err.count("\n") == 1 and "--task regression" in err and f"--output {output!r}" in err, err
+    assert err.count("\n") == 1 and "--task regression" in err and f"--output-activation {output!r}" in err
     assert not model.exists()
     # the same data as regression with the default (identity) output reports R², not accuracy
     rc, out, err = run(capsys, ["train", str(npz), "--task", "regression", "--epochs", "1", "--no-progress"])

@@ -103,3 +103,15 @@ def test_one_row_cannot_be_split():
         datasets.split(1, 0.5, 0)
     train, test = datasets.split(1, 0.0, 0)  # nothing held out: nothing to split
     assert train.tolist() == [0] and test.tolist() == []
+
+
+def test_csv_header_names_the_columns_only_where_the_file_has_a_header(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("\n x , y,label\n1,2,cat\n3,4,dog\n")  # blank first line, names stripped
+    assert datasets.csv_header(path) == ["x", "y", "label"]
+    assert datasets.csv_header(path) == [*datasets.load_table(path).columns, "label"]
+    path.write_text("1,2,cat\n3,4,dog\n")  # text labels in both rows: data, not a header
+    assert datasets.csv_header(path) is None
+    path.write_text("")
+    with pytest.raises(ValueError, match="holds no rows"):
+        datasets.csv_header(path)

@@ -1,4 +1,4 @@
-"""Dropout masks: drawn on the host from a seeded generator, then moved to the network's backend.
+"""Dropout masks (and rates): drawn on the host from a seeded generator, then moved to the network's backend.
 
 A mask is ``M = [U ≥ p] / (1 - p)`` with ``U`` uniform on [0, 1), one entry per entry of the
 :class:`~xpbackprop.layers.Dropout` layer's input. Drawing on the host (like the initial weights
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from .backend import to_backend
-from .layers import Layer, shape_after
+from .layers import Dropout, Layer, shape_after
 
-__all__ = ["draw_masks"]
+__all__ = ["draw_masks", "dropout_rates"]
 
 
 def draw_masks(layers: Sequence[Layer], rng: np.random.Generator, input_shape: tuple[int, ...], *,
@@ -39,3 +39,16 @@ def draw_masks(layers: Sequence[Layer], rng: np.random.Generator, input_shape: t
         keep = rng.random(shape) >= layer.rate
         masks.append(to_backend(keep / (1.0 - layer.rate), xp, dtype=dtype, device=device))
     return masks
+
+
+def dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
+    """One dropout rate per hidden layer from ``MLP(dropout=...)`` (each checked by ``Dropout``)."""
+    if isinstance(dropout, (str, bytes)) or not isinstance(dropout, (int, float, Sequence)):
+        raise TypeError(f"dropout must be a rate in [0, 1) or a list of rates, one per hidden layer, "
+                        f"got {type(dropout).__name__} {dropout!r}")
+    if not isinstance(dropout, Sequence) and n_hidden == 0 and dropout:
+        raise ValueError(f"dropout={dropout!r} but the network has no hidden layer to apply it to")
+    rates = [dropout] * n_hidden if not isinstance(dropout, Sequence) else list(dropout)
+    if len(rates) != n_hidden:
+        raise ValueError(f"dropout lists {len(rates)} rates but the network has {n_hidden} hidden layers")
+    return [Dropout(rate).rate for rate in rates]

@@ -22,6 +22,7 @@ from .history import History
 from .init import host_rng, initial_parameters
 from .layers import Activation, Dense, Dropout, Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
+from .masks import dropout_rates
 from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
 from .training import fit
 from .valuechecks import ValueChecks
@@ -441,7 +442,7 @@ class MLP(Sequential):
             raise ValueError(
                 f"hidden lists {len(hidden_list)} activations but sizes {sizes} has {n_hidden} hidden layers"
             )
-        rates = _dropout_rates(dropout, n_hidden)
+        rates = dropout_rates(dropout, n_hidden)
         layers: list[Layer] = []
         for n_in, n_out, act, rate in zip(sizes[:-1], sizes[1:], [*hidden_list, output], [*rates, 0.0]):
             layers += [Dense(n_in, n_out), Activation(act)] + ([Dropout(rate)] if rate else [])
@@ -462,19 +463,6 @@ class MLP(Sequential):
             "loss": self.loss_fn.config(),
             "dtype": self.dtype_name,
         }
-
-
-def _dropout_rates(dropout: Any, n_hidden: int) -> list[float]:
-    """One dropout rate per hidden layer from ``MLP(dropout=...)`` (each checked by ``Dropout``)."""
-    if isinstance(dropout, (str, bytes)) or not isinstance(dropout, (int, float, Sequence)):
-        raise TypeError(f"dropout must be a rate in [0, 1) or a list of rates, one per hidden layer, "
-                        f"got {type(dropout).__name__} {dropout!r}")
-    if not isinstance(dropout, Sequence) and n_hidden == 0 and dropout:
-        raise ValueError(f"dropout={dropout!r} but the network has no hidden layer to apply it to")
-    rates = [dropout] * n_hidden if not isinstance(dropout, Sequence) else list(dropout)
-    if len(rates) != n_hidden:
-        raise ValueError(f"dropout lists {len(rates)} rates but the network has {n_hidden} hidden layers")
-    return [Dropout(rate).rate for rate in rates]
 
 
 def _check_dense_chain(layers: Sequence[Layer]) -> None:

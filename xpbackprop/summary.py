@@ -144,7 +144,12 @@ def summary(net: Any, input_shape: tuple[int, ...] | None = None) -> str:
         out += _equations("backward", [f"{formulas['grad']}{_NOTE}then the chain rule through the "
                                        f"{net.output_activation} output"])
     out.append(f"total: {net.n_parameters:,} parameters")
-    out.append("notation: ⊙ elementwise product, ⊘ elementwise division, ᵀ transpose, "
-               "Σ_rows sum over the batch's rows, [·] 1 where true else 0"
-               + (", ← replaces the array" if any(isinstance(layer, Dropout) for layer in layers) else ""))
+    out.append(_notation(layers))
     return "\n".join(out)
+
+
+def _notation(layers: list[Layer]) -> str:
+    """The line that reads the symbols of the equations above it."""
+    dropout = any(isinstance(layer, Dropout) for layer in layers)
+    return ("notation: ⊙ elementwise product, ⊘ elementwise division, ᵀ transpose, Σ_rows sum over the "
+            "batch's rows, [·] 1 where true else 0" + (", ← replaces the array" if dropout else ""))

@@ -4,6 +4,8 @@ into one line on stderr."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xpbackprop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output left (`| head`): nothing more to say
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return 1
     except MemoryError as exc:
         detail = " ".join(str(exc).split())
         print(f"xpbackprop: error: not enough memory{': ' + detail if detail else ''} "

@@ -34,13 +34,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     net, info = read_model(args.model, args.backend, device_from_text(args.backend, args.device))
     table = _read_data(args, net, info)
     header, rows = _predictions(net, info, table.X, args.proba, args.digits)
-    text = "\n".join([",".join(header), *(",".join(row) for row in rows)]) + "\n"
+    lines = [",".join(header) + "\n", *(",".join(row) + "\n" for row in rows)]
     written = True
     if args.output is None:
-        sys.stdout.write(text)
+        for line in lines:  # line by line: a reader that leaves early (`| head`) is noticed
+            sys.stdout.write(line)
     else:
         def write(path: Path) -> None:
-            write_atomically(path, lambda f: f.write(text.encode()))
+            write_atomically(path, lambda f: f.write("".join(lines).encode()))
 
         written = write_with_fallback(args.output, write, "the predictions")
         if written:

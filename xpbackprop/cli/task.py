@@ -75,18 +75,19 @@ def choose_task(y: np.ndarray, requested: str, source: str) -> tuple[str, str | 
 def output_and_loss(task: str, output: str | None, loss: str | None) -> tuple[str, str]:
     """The output activation and the loss: the defaults of ``task`` where not given (a sigmoid
     output's loss is binary cross-entropy), and the output checked against the task."""
+    given = output
     if task == "regression":
         output = get_activation(output)[0] if output else "identity"
         if output in ("softmax", "sigmoid"):
             raise CommandError(
                 f"--task regression needs an output that gives values, not classes: --output-activation "
-                f"{output!r} is a classifier's (its predictions are labels, its score accuracy); use "
+                f"{given!r} is a classifier's (its predictions are labels, its score accuracy); use "
                 "identity (the default for regression) or, for targets in a range, tanh")
         return output, loss or "mse"
     output = get_activation(output)[0] if output else "softmax"
     if output not in ("softmax", "sigmoid"):
         raise CommandError(f"classification needs an output that gives classes: softmax, or sigmoid for "
-                           f"two classes; --output-activation {output!r} gives values (--task regression "
+                           f"two classes; --output-activation {given!r} gives values (--task regression "
                            "for those)")
     return output, loss or ("bce" if output == "sigmoid" else "cross_entropy")
 
