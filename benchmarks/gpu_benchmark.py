@@ -273,9 +273,9 @@ def resolve_device(name: str, text: str | None) -> Any:
         except Exception as exc:
             raise BenchError(f"--device {text!r}: {error_text(exc)}") from exc
         return None
-    from xpbackprop.cli import _device
+    from xpbackprop.cli.common import device_from_text
 
-    return _device(name, text)
+    return device_from_text(name, text)
 
 
 def cpu_backend(args: argparse.Namespace, main: Backend) -> Backend:

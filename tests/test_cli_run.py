@@ -90,20 +90,23 @@ def test_torch_runs_on_one_thread_unless_told_otherwise_and_gets_its_setting_bac
         assert torch.get_num_threads() == 3
     with run_settings("torch", None, 0):  # every library's own setting
         assert torch.get_num_threads() == before
-    with run_settings("numpy", None, None):  # the numpy backend's threads are left alone
+    with run_settings("torch", "cuda", None):  # a GPU run's CPU threads are left alone
         assert torch.get_num_threads() == before
     assert torch.get_num_threads() == before
 
 
 def test_threads_limit_the_blas_pool_where_threadpoolctl_is_installed():
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed")
-    pools = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
-    if not pools:
+    def blas_threads():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before:
         pytest.skip("no BLAS thread pool loaded here")
-    with run_settings("numpy", None, 1):
-        assert all(p["num_threads"] == 1 for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
-    assert [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"] == [
-        p["num_threads"] for p in pools]
+    for threads in (None, 1):  # automatic: one thread on the CPU
+        with run_settings("numpy", None, threads):
+            assert set(blas_threads()) == {1}
+    assert blas_threads() == before
 
 
 # --- the same run on every backend -------------------------------------------------------------------

@@ -99,8 +99,8 @@ def _run_options(add: Callable[..., Any]) -> None:
     add("--device", default=None, help="a device of the backend (cuda, cuda:1, 0, gpu)")
     add("--threads", type=argtypes.thread_count, default=None, metavar="N|auto",
         help="CPU threads for the matrix products: torch's threads and NumPy's BLAS (the latter with "
-             "threadpoolctl installed); auto (default): 1 for torch on the CPU, whose threads stall on "
-             "these small matrices, the library's own setting otherwise; 0: every library's own")
+             "threadpoolctl installed); auto (default): 1 on the CPU, where more threads stall on these "
+             "small matrices; 0: every library's own setting")
 
 
 def _add_train(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:

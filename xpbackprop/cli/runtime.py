@@ -3,9 +3,9 @@ and the memory a network would need.
 
 These settings are process-wide (torch's thread count, the BLAS thread pool), so the library never
 changes them: the command line owns its process and chooses them for the small matrices of its
-networks: torch's default of one thread per core spins its workers against each other and against
-other processes on such matrices; one thread does not (``benchmarks/cli_threads.py`` measures it,
-docs/cli.md gives the figures).
+networks: torch's default of one thread per core, and OpenBLAS's under NumPy, spin their workers
+against each other and against other processes on such matrices; one thread does not
+(``benchmarks/cli_threads.py`` measures it, docs/cli.md gives the figures).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ __all__ = ["check_memory", "physical_memory", "run_settings"]
 
 @contextlib.contextmanager
 def run_settings(backend: str, device: str | None, threads: int | None) -> Iterator[None]:
-    """Run the command under the thread setting ``threads`` (``None``: automatic, 1 for torch on the
-    CPU; 0: every library's own) and, on torch, in ``torch.inference_mode`` (the command line never
-    asks torch for gradients: the library computes its own)."""
+    """Run the command under the thread setting ``threads`` (``None``: automatic, 1 on the CPU; 0:
+    every library's own) and, on torch, in ``torch.inference_mode`` (the command line never asks
+    torch for gradients: the library computes its own)."""
+    if threads is None:
+        threads = 1 if device is None or str(device).startswith("cpu") else 0
     with contextlib.ExitStack() as stack:
         if backend == "torch":
             import torch
 
-            if threads is None and (device is None or str(device).startswith("cpu")):
-                threads = 1
             if threads:
                 stack.callback(torch.set_num_threads, torch.get_num_threads())  # as it was, afterwards
                 torch.set_num_threads(threads)
