@@ -424,6 +424,8 @@ BAD = [
       "--validation-fraction", "0", "--early-stopping"], 1, "--early-stopping watches a validation part"),
     (["train", "spirals", "--output-activation", "sigmoid"], 1, "sigmoid is one unit for two classes"),
     (["train", "xor", "--dropout", "1"], 2, "expected a rate in [0, 1)"),
+    (["train", "xor", "--dropout", "0.5", "--hidden", "none"], 1, "--dropout applies after hidden layers"),
+    (["train", "xor", "--patience", "3"], 1, "--patience applies with --early-stopping"),
     (["train", "xor", "--threads", "-1"], 2, "expected a non-negative integer"),
     (["train", "xor", "--validation-fraction", "1"], 2, "expected a fraction in [0, 1)"),
     (["train", "xor", "--loss", "bogus"], 1, "unknown loss 'bogus'"),

@@ -90,7 +90,8 @@ def _training_options(add: Callable[..., Any]) -> None:
              "default 0, or 0.1 with --early-stopping")
     add("--early-stopping", action="store_true",
         help="stop when the validation loss has not improved for --patience epochs; keep the best weights")
-    add("--patience", type=argtypes.positive_int, default=10, help="epochs without improvement (default 10)")
+    add("--patience", type=argtypes.positive_int, default=None,
+        help="epochs without improvement before --early-stopping stops (default 10)")
 
 
 def _run_options(add: Callable[..., Any]) -> None:

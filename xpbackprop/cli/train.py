@@ -119,6 +119,10 @@ def _network(args: argparse.Namespace, data: Data, targets: Targets, output: str
     optimizer = args.optimizer or defaults["optimizer"]
     if args.momentum and optimizer != "sgd":
         raise CommandError(f"--momentum applies to --optimizer sgd, not {optimizer}")
+    if args.dropout and not hidden:
+        raise CommandError("--dropout applies after hidden layers, and --hidden none gives none")
+    if args.patience is not None and not args.early_stopping:
+        raise CommandError("--patience applies with --early-stopping")
     settings = {
         "optimizer": optimizer, "activation": ",".join(activations),
         "lr": args.lr if args.lr is not None else (defaults["lr"] if optimizer == "adam" else 0.1),
@@ -130,7 +134,7 @@ def _network(args: argparse.Namespace, data: Data, targets: Targets, output: str
     net = xb.MLP(sizes, hidden=(activations[0] if len(activations) == 1 else activations) if hidden else [],
                  output=output, loss=loss, backend=args.backend,
                  device=device_from_text(args.backend, args.device), dtype=args.dtype, seed=args.seed,
-                 dropout=args.dropout if hidden else 0.0)
+                 dropout=args.dropout)
     return net, settings
 
 
@@ -145,7 +149,7 @@ def _print_plan(args: argparse.Namespace, data: Data, targets: Targets, split: S
     hidden = f"{settings['activation']} hidden, " if len(net.sizes) > 2 else ""
     extras = (f", weight decay {settings['weight_decay']:g}" if settings["weight_decay"] else "") + (
         f", dropout {args.dropout:g}" if any(net.dropout) else "") + (
-        f", early stopping (patience {args.patience})" if args.early_stopping else "")
+        f", early stopping (patience {_patience(args)})" if args.early_stopping else "")
     print(f"MLP {net.sizes}: {hidden}{net.output} output, {net.loss_fn.name} loss; {args.backend} "
           f"{args.dtype}; {settings['optimizer']} lr={settings['lr']:g}, batch {settings['batch_size']}, "
           f"{settings['epochs']} epochs{extras}", flush=True)
@@ -170,7 +174,7 @@ def _train(args: argparse.Namespace, net: Any, data: Data, targets: Targets, spl
     try:
         history = net.fit(Xs[split.train], fit_targets[split.train], seed=args.seed,
                           validation_data=validation, early_stopping=args.early_stopping,
-                          patience=args.patience, callbacks=[report] if report else [], **options)
+                          patience=_patience(args), callbacks=[report] if report else [], **options)
     finally:
         if report is not None:
             report.close()
@@ -178,6 +182,10 @@ def _train(args: argparse.Namespace, net: Any, data: Data, targets: Targets, spl
     sys.stderr.flush()
     fold_standardization(net, mean, scale, y_mean, y_scale)
     return history, seconds
+
+
+def _patience(args: argparse.Namespace) -> int:
+    return 10 if args.patience is None else args.patience
 
 
 def _report(net: Any, data: Data, targets: Targets, split: Split, history: Any, seconds: float) -> None:
