@@ -277,7 +277,7 @@ def _encode_labels(y: np.ndarray, task: str, source: str) -> tuple[np.ndarray, i
     if task == "regression":
         if y.dtype.kind not in "biuf":
             for row, value in enumerate(y):
-                number = datasets._number(str(value))
+                number = datasets.number(str(value))
                 if number is None or not math.isfinite(number):
                     raise CommandError(f"{source}: regression needs numeric labels, got {str(value)!r} "
                                        f"(data row {row + 1}), which is not a finite number")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BUILTIN", "Table", "digits", "load_table", "spirals", "split", "xor"]
+__all__ = ["BUILTIN", "Table", "digits", "load_table", "number", "spirals", "split", "xor"]
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +99,8 @@ def load_table(path: str | os.PathLike[str], label_column: str | int | None = "l
     raise ValueError(f"{path}: unknown data file type {suffix or '(no suffix)'!r}; expected .csv or .npz")
 
 
-def _number(text: str) -> float | None:
+def number(text: str) -> float | None:
+    """The number a CSV field holds, or ``None`` where it holds none."""
     try:
         value = float(text)
     except ValueError:
@@ -128,7 +129,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
     # a header: a first row with text where the second row has numbers (text labels in the same
     # column of both rows are data); an empty field is a missing value, not text
     def text_columns(row: list[str]) -> set[int]:
-        return {c for c, field in enumerate(row) if field.strip() and _number(field) is None}
+        return {c for c, field in enumerate(row) if field.strip() and number(field) is None}
 
     first_text = text_columns(rows[0])
     header = bool(first_text) and (len(rows) == 1 or first_text != text_columns(rows[1]))
@@ -152,7 +153,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
             if c == label:
                 labels.append(field.strip())
                 continue
-            value = _number(field)
+            value = number(field)
             if value is None or not math.isfinite(value):
                 what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a finite number"
                 raise ValueError(f"{path}: line {lines[r]}, column {columns[c]!r}: {what}")
@@ -162,7 +163,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
         raise ValueError(f"{path}: no feature columns besides the label column {columns[label]!r}")
     y = None
     if label is not None:
-        numbers = [_number(v) for v in labels]
+        numbers = [number(v) for v in labels]
         if any(not v for v in labels):
             r = labels.index("")
             raise ValueError(
