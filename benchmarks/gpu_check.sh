@@ -3,7 +3,7 @@
 # package index and no nox: array-api-compat and array-api-strict travel as wheels in .whl/
 # (benchmarks/README.md says how to fetch them). Run from the repository root:
 #
-#     OUT=/some/folder bash benchmarks/gpu_check.sh          # about 6 minutes on one H100
+#     OUT=/some/folder bash benchmarks/gpu_check.sh          # about 6 minutes, 9 at most
 #
 # Each part has its own time limit and writes its log under $OUT as it goes; $OUT/summary.txt gets
 # one line per part (its exit status and seconds) and the figures come last on stdout.
@@ -50,23 +50,24 @@ except Exception as exc:
     print('cupy unavailable:', exc)
 "
 
-# the suite: every test on CuPy, and on torch with CUDA as its default device (XPBACKPROP_DEVICE),
-# the agreement tests against NumPy float64 and the no-sync tests (tests/test_devices.py) among them
+# the suite: every test that runs on a backend (-k selects them by the backend's name in their ids)
+# on CuPy, and on torch with CUDA as its default device (XPBACKPROP_DEVICE); the agreement tests
+# against NumPy float64 and the no-sync tests (tests/test_devices.py) among them
 for backend in $GPU_BACKENDS; do
     device=""
     [ "$backend" = torch ] && device=$TORCH_DEVICE
-    part "suite-$backend" 150 env XPBACKPROP_BACKENDS=$backend XPBACKPROP_DEVICE=$device \
-        $PY -m pytest -q -p no:cacheprovider --ignore=tests/test_examples.py --ignore=tests/test_io_fuzz.py \
-        --ignore=tests/test_dask.py
+    part "suite-$backend" 170 env XPBACKPROP_BACKENDS=$backend XPBACKPROP_DEVICE=$device \
+        $PY -m pytest -q -p no:cacheprovider -k "$backend" --ignore=tests/test_examples.py \
+        --ignore=tests/test_io_fuzz.py --ignore=tests/test_dask.py
 done
 
-part agreement 60 $PY benchmarks/gpu_agreement.py $([ "${GPU_CHECK_DRY:-0}" = 1 ] || echo cupy) $TORCH_TARGET \
+part agreement 45 $PY benchmarks/gpu_agreement.py $([ "${GPU_CHECK_DRY:-0}" = 1 ] || echo cupy) $TORCH_TARGET \
     --json "$OUT/agreement.json"
 
 for backend in $GPU_BACKENDS; do
     device_arg=""
     [ "$backend" = torch ] && device_arg="--device $TORCH_DEVICE"
-    part "bench-$backend" 90 $PY benchmarks/gpu_benchmark.py --backend "$backend" $device_arg --main --memory \
+    part "bench-$backend" 70 $PY benchmarks/gpu_benchmark.py --backend "$backend" $device_arg --main --memory \
         --settle 0 --repeats 10 --json "$OUT/bench-$backend.json"
 done
 
