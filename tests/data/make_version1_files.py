@@ -38,20 +38,30 @@ def stop_after(epoch):
     return lambda net, e, logs: e == epoch
 
 
+def version1_runs():
+    """``{checkpoint file: (network, fit arguments of the whole run, the epoch the file's run stopped
+    after)}``: the file's run is the whole run stopped by a callback after that epoch."""
+    _, _, Xv, yv = version1_data()
+    adam = xb.MLP([4, 6, 3], hidden="tanh", output="softmax", dtype="float64", seed=7)
+    sgd = xb.MLP([4, 6, 3], hidden="relu", output="softmax", dtype="float64", seed=8)
+    return {
+        "checkpoint_adam_v1.npz": (adam, dict(
+            epochs=12, lr=0.05, batch_size=6, optimizer="adam", schedule="adaptive", n_iter_no_change=2,
+            validation_data=(Xv, yv), early_stopping=True, patience=50, seed=3), 5),
+        "checkpoint_sgd_v1.npz": (sgd, dict(
+            epochs=12, lr=0.2, batch_size=4, momentum=0.9, nesterov=True, schedule="invscaling",
+            stop_on_zero_errors=True, seed=4), 4),
+    }
+
+
 def main() -> None:
-    X, y, Xv, yv = version1_data()
+    X, y, _, _ = version1_data()
     mlp, conv = version1_networks()
     mlp.fit(X, y, epochs=3, lr=0.1)
     xb.save(mlp, HERE / "model_mlp_v1.npz", classes=["low", "middle", "high"])
     xb.save(conv, HERE / "model_conv_v1.npz")
-    adam = xb.MLP([4, 6, 3], hidden="tanh", output="softmax", dtype="float64", seed=7)
-    adam.fit(X, y, epochs=12, lr=0.05, batch_size=6, optimizer="adam", schedule="adaptive",
-             n_iter_no_change=2, validation_data=(Xv, yv), early_stopping=True, patience=50, seed=3,
-             callbacks=[stop_after(5)], checkpoint=HERE / "checkpoint_adam_v1.npz")
-    sgd = xb.MLP([4, 6, 3], hidden="relu", output="softmax", dtype="float64", seed=8)
-    sgd.fit(X, y, epochs=12, lr=0.2, batch_size=4, momentum=0.9, nesterov=True, schedule="invscaling",
-            stop_on_zero_errors=True, seed=4, callbacks=[stop_after(4)],
-            checkpoint=HERE / "checkpoint_sgd_v1.npz")
+    for name, (net, kwargs, stop) in version1_runs().items():
+        net.fit(X, y, callbacks=[stop_after(stop)], checkpoint=HERE / name, **kwargs)
 
 
 if __name__ == "__main__":
