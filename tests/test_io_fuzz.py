@@ -1,6 +1,6 @@
 """Fuzzing ``xb.load``: whatever is on disk, it returns a working network or raises ModelFileError.
 
-Three property tests (hypothesis) and a few fixed cases:
+Four property tests (hypothesis) and a few fixed cases:
 
 1. random bytes, some behind a zip or ``.npy`` magic number;
 2. valid model files, damaged: bytes overwritten, bits flipped, truncated, bytes
@@ -8,7 +8,10 @@ Three property tests (hypothesis) and a few fixed cases:
    members dropped, swapped or duplicated;
 3. well-formed ``.npz`` files written by ``numpy.savez`` whose members are drawn:
    keys missing, ``format_version`` of every kind, ``config`` as random JSON or a
-   valid config with one field changed, parameter arrays of random shapes and dtypes.
+   valid config with one field changed, parameter arrays of random shapes and dtypes;
+4. valid architectures whose members are zeros, constants, a few values or random, in
+   several float types, written plainly or compressed: the peak memory of loading them
+   (tracemalloc) stays within a fixed multiple of the file's size.
 
 Whenever ``load`` succeeds the result must be a consistent network: parameters of
 the network's dtype, finite, and a forward pass with finite outputs. Each example
