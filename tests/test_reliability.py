@@ -489,8 +489,8 @@ DAMAGED = {
                                   r"the number 1e400 is not finite"),
     # the schedule, the counters and the best weights against the run (finding 3)
     "schedule rate 1e300": (_edited_meta(lambda m: m["schedule"].update(lr=1e300)),
-                            r"the constant schedule's state .* is not one it reaches from lr=0\.1 "
-                            r"in 2 epochs"),
+                            r"the constant schedule's state .*'lr': 1e\+300.* is not the .*'lr': 0\.1.* it "
+                            r"reaches from lr=0\.1 in 2 epochs of 24 samples"),
     "schedule bad epochs": (_edited_meta(lambda m: m["schedule"].update(bad_epochs=4)),
                             r"the constant schedule's state"),
     "fractional samples": (_edited_meta(lambda m: m.update(samples_seen=47.5)),
@@ -498,7 +498,7 @@ DAMAGED = {
     "samples seen": (_edited_meta(lambda m: m.update(samples_seen=47)),
                      r"47 samples seen in 2 epochs of 24 samples"),
     "best loss not the history's": (_edited_meta(lambda m: m.update(best_loss=0.001)),
-                                    r"best validation loss 0\.001 is not the history's at epoch"),
+                                    r"best validation loss 0\.001 at epoch 1 is not the history's"),
     "best epoch beyond the epochs": (_edited_meta(lambda m: m["history"].update(best_epoch=3)),
                                      r"history\['best_epoch'\] is 3, not an epoch number in \[1, 2\]"),
     "best loss without best weights": (lambda c: [c.update(n_best=np.asarray(0))]
@@ -506,6 +506,17 @@ DAMAGED = {
                                        r"and 0 best weight arrays do not belong together"),
     "unknown stop reason": (_edited_meta(lambda m: m["history"].update(stop_reason="sideways")),
                             r"history\['stop_reason'\] is 'sideways', not one of"),
+    "generator state of a float": (_edited_meta(lambda m: m["rng"]["state"].update(state=0.5)),
+                                   r"meta\['rng'\] is not a PCG64 state"),
+    "generator flag true": (_edited_meta(lambda m: m["rng"].update(has_uint32=True)),
+                            r"meta\['rng'\] is not a PCG64 state \(it reads back as"),
+    "a rate in the history": (_history("lr", [0.1, 0.2]),
+                              r"history\['lr'\]\[1\] is 0\.2; the constant schedule gives 0\.1"),
+    "NaN loss in the history": (_history("loss", [np.nan, 1.0]), r"history\['loss'\] holds NaN"),
+    "negative loss in the history": (_history("val_loss", [0.5, -1.0]),
+                                     r"history\['val_loss'\] holds negative losses"),
+    "an accuracy above 1": (_history("val_score", [0.5, 1.5]),
+                            r"history\['val_score'\] holds values no accuracy takes"),
     # members the format does not know (finding 5)
     "unknown member": (lambda c: c.update(extra=np.zeros(3)),
                        r"members a version 2 checkpoint does not have: \['extra'\]"),
@@ -760,7 +771,7 @@ V1_DAMAGED = {
     "schedule rate Infinity": ("checkpoint_adam_v1.npz", lambda m: m["schedule"].update(lr=math.inf),
                                r"schedule\['lr'\] is inf, not a positive finite number"),
     "schedule rate 1e300": ("checkpoint_sgd_v1.npz", lambda m: m["schedule"].update(lr=1e300),
-                            r"the invscaling schedule's state .* is not one it reaches from lr=0\.2"),
+                            r"the invscaling schedule's state .* is not the .* it reaches from lr=0\.2"),
     "Adam step count NaN": ("checkpoint_adam_v1.npz", _adam_t(math.nan), r"state_layout"),
     "Adam step count -1": ("checkpoint_adam_v1.npz", _adam_t(-1),
                            r"Adam's step count is -1, but 5 epochs of 4 steps make 20"),
@@ -770,6 +781,13 @@ V1_DAMAGED = {
     "NaN best loss": ("checkpoint_adam_v1.npz", lambda m: m.update(best_loss=math.nan), r"best_loss"),
     "adaptive schedule's best": ("checkpoint_adam_v1.npz", lambda m: m["schedule"].update(best=0.1),
                                  r"the adaptive schedule's state"),
+    "more errors than samples": ("checkpoint_sgd_v1.npz", lambda m: m["history"]["errors"].__setitem__(0, 50),
+                                 r"history\['errors'\] counts more than the 20 samples"),
+    "stopped on zero errors with errors": ("checkpoint_sgd_v1.npz",
+                                           lambda m: m["history"].update(stop_reason="zero_errors"),
+                                           r"the run stopped on zero errors, but its last epoch had errors"),
+    "a rate of another schedule": ("checkpoint_sgd_v1.npz", lambda m: m["history"]["lr"].__setitem__(2, 0.2),
+                                   r"history\['lr'\]\[2\] is 0\.2; the invscaling schedule gives 0\.0312"),
 }
 
 
@@ -823,15 +841,15 @@ def test_a_long_history_is_written_as_arrays_and_read_back(tmp_path):
     net = net64()
     epochs = 200_000
     history = xb.History(loss=list(np.linspace(1.0, 0.5, epochs)), lr=[0.1] * epochs,
-                         val_loss=list(np.linspace(2.0, 1.0, epochs)), val_score=[0.5] * epochs)
+                         val_loss=list(np.linspace(1.0, 2.0, epochs)), val_score=[0.5] * epochs, best_epoch=1)
     trainer = xb.Trainer(net, lr=0.1)
     schedule = xb.optimizers.Schedule("constant", 0.1)
     fit_args = {"batch_size": None, "shuffle": True, "seed": None, "optimizer": trainer.optimizer.config(),
                 "schedule": "constant", "n": 2, "lr": 0.1, "weight_decay": 0.0, "validation": True,
                 "stop_on_zero_errors": False}
     path = tmp_path / "long.npz"
-    checkpoint.write(path, net, trainer, schedule, net.rng, history, (np.inf, None), epochs, 2 * epochs,
-                     fit_args)
+    checkpoint.write(path, net, trainer, schedule, net.rng, history, (1.0, net.parameters), epochs,
+                     2 * epochs, fit_args)
     assert path.stat().st_size < 5 * 8 * epochs + 2**16
     resumed = net64(seed=1)
     result = resumed.fit(X, y, epochs=epochs + 1, lr=0.1, resume=path, validation_data=data(n=2, seed=1))

@@ -1,5 +1,6 @@
 """Checks of a network as a whole, made by its constructor before anything is allocated.
 
+- An MLP's sizes and activation names (:func:`mlp_layers` builds its parameter-free layers).
 - Its Dense layers chain: each one's ``n_in`` is the ``n_out`` of the Dense layer before it.
 - Its output suits its loss: cross-entropy and binary cross-entropy take the logarithm of the
   output, so they need an output confined to (0, 1), a softmax or a sigmoid
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +31,7 @@ __all__ = [
     "check_output_and_loss",
     "count_parameters",
     "memory_limit",
+    "mlp_layers",
     "output_range_activation",
 ]
 
@@ -39,6 +42,35 @@ VALID_PAIRS: dict[str, tuple[str, ...]] = {"cross_entropy": ("softmax", "sigmoid
 MEMORY_VARIABLE = "XPBACKPROP_MEMORY_LIMIT"
 #: arrays of the parameters' size that training keeps: parameters, gradients, Adam's two moments
 TRAINING_COPIES = 4
+
+
+def mlp_layers(sizes: Any, hidden: Any, output: Any) -> tuple[list[int], list[Layer]]:
+    """``(sizes, [Dense, Activation, ...])`` of an MLP, checked: ``sizes`` at least two positive
+    integers, ``hidden`` one activation name or one per hidden layer (a name is checked even where
+    there is no hidden layer to take it), ``output`` an activation name."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a list of at least two positive integers [n0, ..., nL], "
+                        f"got {type(sizes).__name__} {sizes!r}")
+    sizes = list(sizes)
+    if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in sizes):
+        raise TypeError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise ValueError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
+    sizes = [int(n) for n in sizes]
+    n_hidden = len(sizes) - 2
+    if not isinstance(hidden, (str, Sequence)):
+        raise TypeError(f"hidden must be an activation name or a list of names, "
+                        f"got {type(hidden).__name__} {hidden!r}")
+    if isinstance(hidden, str):
+        Activation(hidden)
+    hidden_list = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
+    if len(hidden_list) != n_hidden:
+        raise ValueError(f"hidden lists {len(hidden_list)} activations but sizes {sizes} has {n_hidden} "
+                         "hidden layers")
+    layers: list[Layer] = []
+    for n_in, n_out, act in zip(sizes[:-1], sizes[1:], [*hidden_list, output]):
+        layers += [Dense(n_in, n_out), Activation(act)]
+    return sizes, layers
 
 
 def check_dense_chain(layers: Sequence[Layer]) -> None:

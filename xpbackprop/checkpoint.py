@@ -45,7 +45,8 @@ from .npzfile import (
     write_npz_atomically,
 )
 
-__all__ = ["CHECKPOINT_VERSION", "check_path", "check_writable", "restore", "seed_record", "write"]
+__all__ = ["CHECKPOINT_VERSION", "check_path", "check_writable", "restore", "seed_record", "write",
+           "write_failed"]
 
 #: version of the checkpoint layout: 2 keeps the history in arrays (1 kept it in ``meta``)
 CHECKPOINT_VERSION = 2
@@ -151,6 +152,21 @@ def write(path: Any, net: Any, trainer: Any, schedule: Any, rng: Any, history: H
     path = Path(path)
     write_npz_atomically(path, content)
     return path
+
+
+def write_failed(exc: OSError, history: History, epochs: int) -> OSError:
+    """The ``OSError`` of a checkpoint that could not be written after ``epochs`` epochs, saying what
+    is kept: the network its trained parameters, the error's ``history`` attribute the run's history
+    (``stop_reason="write_failed"``). The same ``errno`` and file name, hence the same subclass."""
+    history.stop_reason = "write_failed"
+    kept = (f"training stopped after epoch {epochs}: the network keeps its trained parameters and "
+            f"error.history the history of the {epochs} epochs")
+    if exc.errno is None:
+        error = OSError(f"{exc}; {kept}")
+    else:
+        error = OSError(exc.errno, f"{exc.strerror}; {kept}", exc.filename)
+    error.history = history  # type: ignore[attr-defined]
+    return error
 
 
 # --- reading and restoring ---------------------------------------------------------------------------

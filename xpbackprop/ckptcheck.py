@@ -5,14 +5,16 @@ The record is a checkpoint's ``meta`` with its history (:mod:`xpbackprop.checkpo
 rates finite and positive, losses numbers. :func:`check_consistency` checks the fields against
 each other and against the run that resumes (whose settings :mod:`xpbackprop.checkpoint` has
 already compared with the file's): the history has one entry per epoch done, the samples seen
-are the epochs times the rows, the schedule's state is one the schedule reaches, Adam's step
-count is the steps done, the best validation loss is the history's, and the optimizer's and the
-generator's states fit the trainer's. Every problem is a :class:`ModelFileError`
+are the epochs times the rows, the history's rates and the schedule's state are what the schedule
+gives over the epoch losses (replayed), Adam's step count is the steps done, the best validation
+loss is the history's first smallest and its epoch, and the optimizer's and the generator's states
+fit the trainer's (the generator's reads back as written). Every problem is a :class:`ModelFileError`
 "damaged checkpoint: ...".
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import fields
@@ -21,7 +23,7 @@ from typing import Any
 
 from .history import History
 from .npzfile import REPR, ModelFileError
-from .optimizers import Adam
+from .optimizers import Adam, Schedule
 
 __all__ = ["HISTORY_ARRAYS", "STOP_REASONS", "check_consistency", "check_types"]
 
@@ -120,49 +122,92 @@ def _lengths(record: dict[str, Any], path: Path) -> None:
 
 
 def _schedule(record: dict[str, Any], schedule: Any, n: int, path: Path) -> None:
-    """The schedule's state is one it reaches after the epochs done."""
-    saved, losses = record["schedule"], record["history"]["loss"]
-    lr, lr0 = saved["lr"], schedule.lr0
-    if schedule.kind == "adaptive":
-        best = math.inf
-        for loss in losses:
-            best = min(best, loss)
-        k = round(math.log(lr0 / lr, 5.0))
-        ok = k >= 0 and math.isclose(lr, lr0 / 5.0**k, rel_tol=1e-9) and saved["best"] == best and (
-            saved["bad_epochs"] < schedule.n_iter_no_change)
-    else:
-        expected = (lr0 if schedule.kind == "constant"
-                    else lr0 / (record["samples_seen"] + 1) ** schedule.power_t)
-        ok = (math.isclose(lr, expected, rel_tol=1e-9) and saved["best"] == math.inf
-              and saved["bad_epochs"] == 0)
-    if not ok:
-        raise _damaged(path, f"the {schedule.kind} schedule's state {REPR.repr(saved)} is not one it reaches "
-                             f"from lr={lr0:g} in {record['epochs_done']} epochs of {n} samples")
+    """The rates in the history and the schedule's state are what the schedule gives from the run's
+    rate over the epoch losses (replayed: the same operations, the same floats)."""
+    saved, history = record["schedule"], record["history"]
+    replay = Schedule(schedule.kind, schedule.lr0, power_t=schedule.power_t,
+                      n_iter_no_change=schedule.n_iter_no_change, tol=schedule.tol)
+    for epoch, (loss, lr) in enumerate(zip(history["loss"], history["lr"])):
+        if not math.isclose(lr, replay.lr, rel_tol=1e-12):
+            raise _damaged(path, f"history['lr'][{epoch}] is {lr!r}; the {schedule.kind} schedule gives "
+                                 f"{replay.lr!r} from lr={schedule.lr0:g} there")
+        replay.epoch_end(loss, (epoch + 1) * n)
+    state = replay.state()
+    if not (math.isclose(saved["lr"], state["lr"], rel_tol=1e-12) and saved["best"] == state["best"]
+            and saved["bad_epochs"] == state["bad_epochs"]):
+        raise _damaged(path, f"the {schedule.kind} schedule's state {REPR.repr(saved)} is not the "
+                             f"{REPR.repr(state)} it reaches from lr={schedule.lr0:g} in "
+                             f"{record['epochs_done']} epochs of {n} samples")
 
 
 def _best_weights(record: dict[str, Any], n_best: int, path: Path) -> None:
-    """A best validation loss, its epoch and its weights: all three, or none, and the loss is the
-    history's at that epoch."""
+    """A best validation loss, its epoch and its weights: all three, or none; and, where every epoch
+    was validated, they are the history's first smallest validation loss and its epoch."""
     history, best = record["history"], record["best_loss"]
     epoch, val = history["best_epoch"], history["val_loss"]
     if not ((epoch is None) == (best == math.inf) == (n_best == 0)):
         raise _damaged(path, f"best validation loss {best!r}, best epoch {epoch!r} and {n_best} best "
                              "weight arrays do not belong together")
-    if epoch is not None and len(val) == record["epochs_done"] and val[epoch - 1] != best:
-        raise _damaged(path, f"best validation loss {best!r} is not the history's at epoch {epoch} "
-                             f"({val[epoch - 1]!r})")
+    if len(val) == record["epochs_done"]:
+        first, at = math.inf, None
+        for i, v in enumerate(val):
+            if v < first:
+                first, at = v, i + 1
+        if (first, at) != (best, epoch):
+            raise _damaged(path, f"best validation loss {best!r} at epoch {epoch!r} is not the history's "
+                                 f"({first!r} at epoch {at!r})")
+
+
+def _values(record: dict[str, Any], n: int, measures: tuple[bool, bool], path: Path) -> None:
+    """What the epochs measured, within what they can be: losses that are numbers (an epoch whose
+    loss is NaN diverged: no checkpoint follows it) and, for the library's losses, not negative;
+    validation scores that are accuracies (in [0, 1]) for a classifier, R² (at most 1) otherwise;
+    error counts within the samples; a run stopped on zero errors that had none. ``measures``:
+    (the loss is never negative, the score is an accuracy)."""
+    history = record["history"]
+    non_negative, accuracy = measures
+    if any(math.isnan(v) for v in history["loss"]):
+        raise _damaged(path, "history['loss'] holds NaN, which no completed epoch has")
+    for key in ("loss", "val_loss") if non_negative else ():
+        if any(v < 0 for v in history[key]):
+            raise _damaged(path, f"history[{key!r}] holds negative losses: {REPR.repr(history[key])}")
+    scores = history["val_score"]
+    valid = all(0 <= v <= 1 for v in scores) if accuracy else all(math.isnan(v) or v <= 1 for v in scores)
+    if not valid:
+        raise _damaged(path, f"history['val_score'] holds values no {'accuracy' if accuracy else 'R²'} "
+                             f"takes: {REPR.repr(scores)}")
+    if any(e > n for e in history["errors"]):
+        raise _damaged(path, f"history['errors'] counts more than the {n} samples: "
+                             f"{REPR.repr(history['errors'])}")
+    if history["stop_reason"] == "zero_errors" and not (history["errors"] and history["errors"][-1] == 0):
+        raise _damaged(path, "the run stopped on zero errors, but its last epoch had errors")
+
+
+def _generator(record: dict[str, Any], rng: Any, path: Path) -> None:
+    """A state a generator of ``rng``'s kind takes, and gives back as written (not a float or a
+    boolean where it keeps an integer)."""
+    kind = type(rng.bit_generator).__name__
+    try:  # on a generator of the same kind, not the one training uses
+        probe = type(rng.bit_generator)()
+        probe.state = record["rng"]
+        if json.dumps(probe.state, sort_keys=True) != json.dumps(record["rng"], sort_keys=True):
+            raise ValueError(f"it reads back as {REPR.repr(probe.state)}")
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise _damaged(path, f"meta['rng'] is not a {kind} state ({exc})") from exc
 
 
 def check_consistency(record: dict[str, Any], path: Path, *, trainer: Any, rng: Any, schedule: Any,
                       fit_args: dict[str, Any], arrays: dict[str, list[Any]]) -> None:
     """The record against itself and the resuming run (``fit_args``: its settings, which the file's
-    match), and the optimizer state ``arrays["state"]`` and generator state against ``trainer`` and
-    ``rng``."""
+    match; ``trainer.net`` its network), and the optimizer state ``arrays["state"]`` and generator
+    state against ``trainer`` and ``rng``."""
     n = fit_args["n"]
     _lengths(record, path)
     if record["samples_seen"] != record["epochs_done"] * n:
         raise _damaged(path, f"{record['samples_seen']} samples seen in {record['epochs_done']} epochs "
                              f"of {n} samples")
+    net = trainer.net
+    _values(record, n, (net.loss_fn.name in ("mse", "bce", "cross_entropy"), net.is_classifier), path)
     _schedule(record, schedule, n, path)
     _best_weights(record, len(arrays["best"]), path)
     layout = record["state_layout"]
@@ -179,11 +224,7 @@ def check_consistency(record: dict[str, Any], path: Path, *, trainer: Any, rng: 
     if isinstance(trainer.optimizer, Adam):
         batch = n if fit_args["batch_size"] is None else min(fit_args["batch_size"], n)
         steps = record["epochs_done"] * -(-n // batch)
-        if layout[-1] != steps:
+        if layout[-1] != steps or not isinstance(layout[-1], int):
             raise _damaged(path, f"Adam's step count is {layout[-1]!r}, but {record['epochs_done']} epochs "
                                  f"of {-(-n // batch)} steps make {steps}")
-    try:  # on a generator of the same kind, not the one training uses
-        type(rng.bit_generator)().state = record["rng"]
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        kind = type(rng.bit_generator).__name__
-        raise _damaged(path, f"meta['rng'] is not a {kind} state ({exc})") from exc
+    _generator(record, rng, path)

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from . import backend as _backend
-from .architecture import check_dense_chain, check_memory, check_output_and_loss
+from .architecture import check_dense_chain, check_memory, check_output_and_loss, mlp_layers
 from .backend import check_backend_and_device
-from .layers import Activation, Dense, Layer, fixed_output, get_layer, shape_after
+from .layers import Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
 from .network import MLP, Sequential
 from .npzfile import (
@@ -304,22 +304,11 @@ def _loss(loss_config: Any, path: Path) -> Loss:
 
 
 def _mlp_layers(config: dict[str, Any], path: Path) -> list[Layer]:
-    sizes, hidden, output = config.get("sizes"), config.get("hidden"), config.get("output")
-    if not isinstance(sizes, list) or len(sizes) < 2 or not all(type(n) is int and n >= 1 for n in sizes):
+    sizes = config.get("sizes")
+    if not isinstance(sizes, list) or not all(type(n) is int for n in sizes):  # JSON: no 2.0 for 2
         raise _invalid(path, f"sizes must be a list of at least two positive integers, "
                              f"got {REPR.repr(sizes)}")
-    hidden_list = [hidden] * (len(sizes) - 2) if isinstance(hidden, str) else hidden
-    if not isinstance(hidden_list, list) or len(hidden_list) != len(sizes) - 2 or not all(
-        isinstance(h, str) for h in hidden_list
-    ):
-        raise _invalid(path, f"hidden must name one activation per hidden layer of {REPR.repr(sizes)}, "
-                             f"got {REPR.repr(hidden)}")
-    if not isinstance(output, str):
-        raise _invalid(path, f"output must be an activation name, got {REPR.repr(output)}")
-    layers: list[Layer] = []
-    for n_in, n_out, act in zip(sizes[:-1], sizes[1:], [*hidden_list, output]):
-        layers += [Dense(n_in, n_out), Activation(act)]
-    return layers
+    return mlp_layers(sizes, config.get("hidden"), config.get("output"))[1]
 
 
 def _sequential_layers(config: dict[str, Any], path: Path) -> list[Layer]:

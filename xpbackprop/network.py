@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from . import adapters, backprop, intake
 from . import backend as _backend
-from .architecture import check_dense_chain, check_memory, check_output_and_loss, count_parameters
+from .architecture import check_dense_chain, check_memory, check_output_and_loss, count_parameters, mlp_layers
 from .checks import check_seed
 from .history import History
 from .init import host_rng, initial_parameters, skip_initial_parameters
-from .layers import Activation, Dense, Layer, fixed_output, get_layer, shape_after
+from .layers import Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
 from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
 from .training import fit
@@ -436,33 +435,7 @@ class MLP(Sequential):
         seed: int | None = 0,
         parameters: Sequence[Any] | None = None,
     ) -> None:
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-            raise TypeError(
-                f"sizes must be a list of at least two positive integers [n0, ..., nL], "
-                f"got {type(sizes).__name__} {sizes!r}"
-            )
-        sizes = list(sizes)
-        if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in sizes):
-            raise TypeError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
-        if len(sizes) < 2 or any(n < 1 for n in sizes):
-            raise ValueError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
-        sizes = [int(n) for n in sizes]
-        n_hidden = len(sizes) - 2
-        if not isinstance(hidden, str) and not isinstance(hidden, Sequence):
-            raise TypeError(
-                f"hidden must be an activation name or a list of names, "
-                f"got {type(hidden).__name__} {hidden!r}"
-            )
-        hidden_list = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
-        if isinstance(hidden, str) and not n_hidden:
-            Activation(hidden)  # a name is checked even where no hidden layer takes it
-        if len(hidden_list) != n_hidden:
-            raise ValueError(
-                f"hidden lists {len(hidden_list)} activations but sizes {sizes} has {n_hidden} hidden layers"
-            )
-        layers: list[Layer] = []
-        for n_in, n_out, act in zip(sizes[:-1], sizes[1:], [*hidden_list, output]):
-            layers += [Dense(n_in, n_out), Activation(act)]
+        sizes, layers = mlp_layers(sizes, hidden, output)
         self.sizes = sizes
         self.hidden = [layer.name for layer in layers[1:-2:2]]
         self.output = layers[-1].name

@@ -302,25 +302,10 @@ def _end_epoch(run: _Run, epoch: int, result: Epoch, bar: Any, interrupt: Interr
             ckpt.write(run.checkpoint, run.net, run.trainer, run.schedule, run.rng, history, run.best,
                        epoch + 1, run.samples_seen, run.fit_args)
         except OSError as exc:
-            raise _write_failed(exc, history, epoch + 1) from exc
+            raise ckpt.write_failed(exc, history, epoch + 1) from exc
     if stop == "interrupted":
         _warn_interrupted(epoch + 1, None)
     return bool(stop)
-
-
-def _write_failed(exc: OSError, history: History, epochs: int) -> OSError:
-    """The ``OSError`` of a checkpoint that could not be written, saying what is kept: the network
-    its trained parameters, the error's ``history`` attribute the run's history (the same ``errno``
-    and file name, hence the same ``OSError`` subclass)."""
-    history.stop_reason = "write_failed"
-    kept = (f"training stopped after epoch {epochs}: the network keeps its trained parameters and "
-            f"error.history the history of the {epochs} epochs")
-    if exc.errno is None:
-        error = OSError(f"{exc}; {kept}")
-    else:
-        error = OSError(exc.errno, f"{exc.strerror}; {kept}", exc.filename)
-    error.history = history  # type: ignore[attr-defined]
-    return error
 
 
 def _stop_test(history: History, stopping: dict[str, Any], *, asked: bool, interrupted: bool) -> str:
