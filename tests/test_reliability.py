@@ -399,6 +399,23 @@ def test_resume_refuses_another_network_or_other_settings(tmp_path):
         net64().fit(X, y, epochs=4, lr=0.1, resume=bad)
 
 
+@pytest.mark.parametrize(("first", "then", "match"), [
+    ({}, {"validation_data": data(n=8, seed=4)}, r"validation: file False, now True"),
+    ({"validation_data": data(n=8, seed=4)}, {}, r"validation: file True, now False"),
+    ({}, {"stop_on_zero_errors": True}, r"stop_on_zero_errors: file False, now True"),
+])
+def test_resume_refuses_a_run_that_adds_or_drops_validation_or_error_counts(tmp_path, first, then, match):
+    # the history would hold validation values or error counts for some epochs only
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=2, lr=0.1, checkpoint=path, **first)
+    net = net64(seed=5)
+    before = host(net)
+    with pytest.raises(ValueError, match=match):
+        net.fit(X, y, epochs=4, lr=0.1, resume=path, **then)
+    assert_bitwise(host(net), before)
+
+
 # --- damaged checkpoints ------------------------------------------------------------------------------
 
 
