@@ -49,7 +49,7 @@ def _named(exc: OSError, path: str | os.PathLike[str], doing: str) -> OSError:
 
 def _alive(pid: int) -> bool:
     """Whether a process ``pid`` runs on this machine (a process of another user counts)."""
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name != "posix":  # Windows' os.kill ends the process it is given
         return True
     try:
         os.kill(pid, 0)
