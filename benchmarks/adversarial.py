@@ -265,9 +265,11 @@ def checkpoints(tally: Tally, work: Path, quick: bool) -> None:
                           {**content, "meta": np.asarray(json.dumps(edited))}))
     for key in [k for k in content if k.startswith("history_")]:
         arr = content[key]
-        first_negative = np.where(np.arange(arr.size) == 0, -1, arr)
-        for changed in (arr[:-1], np.append(arr, arr[-1:]), arr[:0], first_negative,
-                        np.full(arr.shape, np.nan), arr.astype(str)):
+        first = np.arange(arr.size) == 0
+        edits = [np.where(first, value, arr) for value in (-1, 1e300, np.inf)] if arr.dtype.kind == "f" else [
+            np.where(first, -1, arr), np.where(first, 10**6, arr)]
+        for changed in (arr[:-1], np.append(arr, arr[-1:]), arr[:0], *edits, np.full(arr.shape, np.nan),
+                        arr.astype(str)):
             cases.append(("checkpoint v2: history arrays", f"{key} = {changed!r}", {**content, key: changed}))
     for case, what, edited in cases:
         np.savez(path, **edited)
