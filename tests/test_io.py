@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib.util
 import json
 import os
 import re
 import stat
+import tempfile
 import tracemalloc
 import warnings
 import zipfile
@@ -511,3 +513,57 @@ def test_given_parameters_are_checked_as_set_parameters_checks_them():
         xb.MLP([3, 4, 2], parameters=[nan, *good[1:]])
     with pytest.raises(TypeError, match=r"parameters must be a list of arrays"):
         xb.MLP([3, 4, 2], parameters=np.ones(3))
+
+
+# --- writes that fail: the path named (finding 4) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EIO])
+def test_a_save_that_fails_names_the_path_and_keeps_the_old_file(tmp_path, monkeypatch, code):
+    path = tmp_path / "model.npz"
+    xb.save(_mlp("numpy"), path)
+    original = path.read_bytes()
+
+    def savez_then_fail(file, *args, **kwds):
+        file.write(b"PK\x03\x04 half a zip file")
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(OSError) as info:
+        xb.save(_mlp("numpy"), path)
+    assert info.value.errno == code and info.value.filename == str(path)
+    assert str(path) in str(info.value) and os.strerror(code) in str(info.value)
+    assert path.read_bytes() == original and os.listdir(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.parametrize(("where", "code"), [("mkstemp", errno.EROFS), ("mkstemp", errno.EACCES),
+                                             ("write", errno.ENOSPC), ("fsync", errno.ENOSPC),
+                                             ("fsync", errno.EDQUOT)])
+def test_prove_writable_names_the_path_of_every_failure(tmp_path, monkeypatch, where, code):
+    # what the command line proves of its output paths before training
+    from xpbackprop.npzfile import prove_writable
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(*{"mkstemp": (tempfile, "mkstemp"), "write": (os, "write"),
+                          "fsync": (os, "fsync")}[where], fail)
+    path = tmp_path / "out.csv"
+    with pytest.raises(OSError) as info:
+        prove_writable(path)
+    assert info.value.errno == code and info.value.filename == str(path)
+    assert os.strerror(code) in str(info.value) and str(tmp_path) in str(info.value)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []  # the probe is gone
+    assert prove_writable(path) == path and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["/proc/xpbackprop.npz", "/proc/self/xpbackprop.npz"])
+def test_prove_writable_refuses_a_folder_even_root_cannot_write(where):
+    from xpbackprop.npzfile import prove_writable
+
+    if not os.path.isdir(os.path.dirname(where)):
+        pytest.skip(f"{os.path.dirname(where)} does not exist on this system")
+    with pytest.raises(OSError) as info:
+        prove_writable(where)
+    assert info.value.filename == where
