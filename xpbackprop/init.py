@@ -21,13 +21,14 @@ Biases start at zero. ``fan_in``/``fan_out`` are ``n_in``/``n_out`` for Dense an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from .layers import Activation, Conv1D, Dense, Flatten, Layer
 
-__all__ = ["batch_order", "host_rng", "init_bound", "initial_parameters"]
+__all__ = ["batch_order", "host_rng", "init_bound", "initial_parameters", "skip_initial_parameters"]
 
 _HE = {"relu", "leaky_relu", "gelu", "softplus"}
 
@@ -71,6 +72,19 @@ def initial_parameters(
         r = init_bound(*_fans(layer), _following_activation(layers, i))
         out.append({"W": rng.uniform(-r, r, size=shapes["W"]), "b": np.zeros(shapes["b"])})
     return out
+
+
+def skip_initial_parameters(layers: Sequence[Layer], rng: np.random.Generator) -> None:
+    """Leave ``rng`` where :func:`initial_parameters` would have left it, without drawing the arrays
+    (a network given its parameters): a PCG64 generator jumps ahead by one 64-bit draw per weight
+    (what ``uniform`` takes per value; biases take none), any other draws and drops one layer's
+    weights at a time."""
+    counts = [math.prod(layer.param_shapes()["W"]) for layer in layers if layer.params]
+    if type(rng.bit_generator).__name__ in ("PCG64", "PCG64DXSM"):
+        rng.bit_generator.advance(sum(counts))
+        return
+    for n in counts:
+        rng.uniform(size=n)
 
 
 def host_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
