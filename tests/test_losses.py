@@ -340,8 +340,9 @@ def test_loss_names_give_the_documented_classes():
     assert get_loss("mse") == xb.MSE()
     assert get_loss("bce") == xb.BCE()
     assert get_loss("cross_entropy") == xb.CrossEntropy()
+    assert get_loss("poisson") == xb.Poisson()
     assert get_loss("mse") != xb.MSE(half=True)
-    assert set(xb.LOSSES) == {"mse", "bce", "cross_entropy"}
+    assert set(xb.LOSSES) == {"mse", "bce", "cross_entropy", "poisson"}
 
 
 @pytest.mark.parametrize("make", [xb.BCE, xb.CrossEntropy, xb.MSE, lambda **kw: xb.MSE(half=True, **kw)])
