@@ -55,7 +55,8 @@ class Loss:
         self.reduction = check_choice("reduction", reduction, _REDUCTIONS)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(reduction={self.reduction!r})"
+        clip = ", clip=True" if getattr(self, "clip", False) else ""
+        return f"{type(self).__name__}(reduction={self.reduction!r}{clip})"
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and vars(other) == vars(self)
@@ -166,8 +167,30 @@ class MSE(Loss):
         return self.delta(A, Y, xp=xp, weights=weights)
 
 
-class BCE(Loss):
-    """Binary cross-entropy: per sample -Σ_k [Y log A + (1 - Y) log(1 - A)] (000, 001 §2)."""
+class _Probabilities(Loss):
+    """A loss of probabilities, whose value may come from the clipped probabilities (``clip``)."""
+
+    def __init__(self, reduction: str = "mean", clip: bool = False) -> None:
+        super().__init__(reduction)
+        if clip not in (True, False):
+            raise TypeError(f"clip must be True or False, got {type(clip).__name__} {clip!r}")
+        self.clip = bool(clip)
+
+    def config(self) -> dict[str, Any]:
+        config = super().config()
+        if not self.clip:  # (the files of the default loss read as they always did)
+            del config["clip"]
+        return config
+
+
+class BCE(_Probabilities):
+    """Binary cross-entropy: per sample -Σ_k [Y log A + (1 - Y) log(1 - A)] (000, 001 §2).
+
+    Its value comes from the logits of a sigmoid output (finite for any logit); ``clip=True``
+    takes it from the probabilities clipped to ``[ε, 1 - ε]`` (ε the dtype's resolution), as
+    scikit-learn's log-loss does. The two differ only where an output has saturated beyond ε;
+    the gradients are the same.
+    """
 
     name = "bce"
     canonical = "sigmoid"
@@ -175,7 +198,7 @@ class BCE(Loss):
 
     def value(self, A, Y, /, *, xp, Z=None, weights=None):
         """J = reduce(Σ_k softplus(Z) - Y Z) from the logits Z of a sigmoid output, else from A."""
-        if Z is not None:
+        if Z is not None and not self.clip:
             # -[y log σ(z) + (1-y) log(1-σ(z))] = softplus(z) - y z: finite for any z.
             per_sample = xp.sum(softplus(Z, xp=xp) - Y * Z, axis=1)
         else:
@@ -191,8 +214,11 @@ class BCE(Loss):
         return (A - Y) / (A * (1.0 - A)) * self.row_factor(A.shape[0], xp=xp, weights=weights)
 
 
-class CrossEntropy(Loss):
+class CrossEntropy(_Probabilities):
     """Categorical cross-entropy: per sample -Σ_k Y_k log A_k (000's -tr(Y log A), 003's J).
+
+    Its value comes from the logits of a softmax output; ``clip=True`` takes it from the
+    probabilities clipped to ``[ε, 1 - ε]``, as scikit-learn's log-loss does (as for :class:`BCE`).
 
     The fused ``dZ = (A - Y)/scale`` for a softmax output assumes each target row
     sums to 1 (one-hot or a probability vector): ``d/dZ`` of ``-Σ_k Y_k log softmax(Z)_k``
@@ -227,14 +253,18 @@ class CrossEntropy(Loss):
     def value(self, A, Y, /, *, xp, Z=None, weights=None):
         """J = reduce(-Σ_k Y_k log A_k); from the logits ``Z`` of a softmax output where given
         (:func:`softmax_cross_entropy`: finite for any logits)."""
-        if Z is not None:
+        if Z is not None and not self.clip:
             return self.forward_value(Z, Y, xp=xp, weights=weights)[1]
         per_sample = -xp.sum(Y * xp.log(_clip_probability(A, xp=xp)), axis=1)
         return self.reduce(per_sample, xp=xp, weights=weights)
 
     def forward_value(self, Z, Y, /, *, xp, weights=None):
         """``(A, J)``: softmax and cross-entropy together, from the logits (:func:`softmax_cross_entropy`;
-        with weights, :func:`softmax_cross_entropy_rows` and the weighted reduction)."""
+        with weights, :func:`softmax_cross_entropy_rows` and the weighted reduction; with ``clip``,
+        the softmax and the value of its clipped probabilities)."""
+        if self.clip:
+            A = ACTIVATIONS["softmax"][0](Z, xp=xp)
+            return A, self.value(A, Y, xp=xp, weights=weights)
         if weights is not None:
             A, per_sample = fast.lookup(xp, softmax_cross_entropy_rows)(Z, Y, xp=xp)
             return A, self.reduce(per_sample, xp=xp, weights=weights)
