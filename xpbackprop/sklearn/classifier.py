@@ -47,9 +47,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return 1 if n_classes == 2 else n_classes
 
     def _output_layer(self) -> tuple[str, Any]:
+        # scikit-learn's log-loss: its value from the probabilities clipped to [ε, 1 - ε]
         if self.classes_.shape[0] == 2:
-            return "sigmoid", BCE(reduction="mean")
-        return "softmax", CrossEntropy(reduction="mean")
+            return "sigmoid", BCE(reduction="mean", clip=True)
+        return "softmax", CrossEntropy(reduction="mean", clip=True)
 
     def _stratify(self, y: Any) -> Any:
         return y if self.n_outputs_ == 1 else None  # as scikit-learn: binary classification only

@@ -73,6 +73,10 @@ def train(est: Any, trainer: Trainer, schedule: Schedule, progress: Progress, ru
     alpha = float(est.alpha) or None
     with InterruptFlag() as interrupt:
         for _ in range(est.max_iter):
+            if est.shuffle and run.batch >= run.X.shape[0]:
+                # scikit-learn shuffles a single batch too: the same draws (the rows' order in one
+                # batch changes only the order of its sums)
+                run.order.permutation(run.X.shape[0])
             epoch = run_epoch(trainer, run.X, run.Y, batch=run.batch, shuffle=bool(est.shuffle),
                               rng=run.order, interrupt=interrupt, alpha=alpha, weights=run.weights)
             if epoch.cut:
