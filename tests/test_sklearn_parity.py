@@ -421,3 +421,19 @@ def test_a_fitted_estimator_speaks_of_itself_not_of_its_network(xp, backend):
         with pytest.raises(TypeError, match=message) as info:
             method(Xo)
         assert "net." not in str(info.value) and "network" not in str(info.value)
+
+
+def test_y_of_another_library_and_bad_coefs_are_named_as_the_estimator_names_them(xp, backend):
+    X, y = _data("binary", seed=16)
+    if backend not in ("numpy", "array_api_strict"):  # y of array-api-strict beside X of another library
+        with pytest.raises(TypeError, match=r"y is an array of array_api_strict but X is an array of"):
+            MLPClassifier(HIDDEN).fit(_ns(xp, X), xb.namespace("array_api_strict").asarray(y))
+    est = MLPClassifier(HIDDEN, max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(_ns(xp, X), _ns(xp, y))
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(4, 4\), got \(4, 5\)"):
+        est.coefs_ = [np.zeros((3, 4)), np.zeros((4, 5)), np.zeros((4, 1))]
+    with pytest.raises(ValueError, match="intercepts_ must have 3 arrays, one per layer, got 1"):
+        est.intercepts_ = [np.zeros(4)]
+    est.intercepts_ = [np.zeros(4), np.zeros(4), np.full(1, 50.0)]  # the output unit saturates
+    np.testing.assert_array_equal(xb.to_numpy(est.predict(_ns(xp, X))), np.ones(N, dtype=int))

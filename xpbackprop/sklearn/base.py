@@ -121,7 +121,7 @@ class BaseMLP(BaseEstimator):
     @coefs_.setter
     def coefs_(self, weights: list[Any]) -> None:
         check_is_fitted(self, "net_")
-        self.net_.set_parameters(list(weights), self.net_.biases)
+        self.net_.set_parameters(_like("coefs_", weights, self.net_.weights), self.net_.biases)
 
     @property
     def intercepts_(self) -> list[Any]:
@@ -132,7 +132,7 @@ class BaseMLP(BaseEstimator):
     @intercepts_.setter
     def intercepts_(self, biases: list[Any]) -> None:
         check_is_fitted(self, "net_")
-        self.net_.set_parameters(self.net_.weights, list(biases))
+        self.net_.set_parameters(self.net_.weights, _like("intercepts_", biases, self.net_.biases))
 
     def _to_fit_namespace(self, A: Any) -> Any:
         return _backend.to_numpy(A) if self._host_fit and self.net_.backend != "numpy" else A
@@ -181,6 +181,10 @@ class BaseMLP(BaseEstimator):
         given = X
         if not first:
             check_library(self, self.net_, given)
+        elif not is_host(X) and not is_host(y) and _backend.library_of(y) != _backend.library_of(X):
+            raise TypeError(f"y is an array of {_backend.library_of(y)} but X is an array of "
+                            f"{_backend.library_of(X)}; give y as an array of {_backend.library_of(X)} "
+                            "or as NumPy data")
         X, y = self._validate_xy(X, y, reset=first, incremental=incremental, classes=classes)
         dtype = self.dtype or ("float32" if "float32" in str(X.dtype) else "float64")
         weights = checked_weights(sample_weight, int(X.shape[0]), np.dtype(dtype))
@@ -285,6 +289,21 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.array_api_support = True
         return tags
+
+
+def _like(name: str, given: Any, current: list[Any]) -> list[Any]:
+    """``given`` as a list of arrays shaped as ``current``: ``TypeError``/``ValueError`` naming the
+    attribute (``coefs_[1]``) otherwise."""
+    if isinstance(given, (str, bytes)) or hasattr(given, "shape") or not hasattr(given, "__len__"):
+        raise TypeError(f"{name} must be a list with one array per layer, got {type(given).__name__}")
+    given = list(given)
+    if len(given) != len(current):
+        raise ValueError(f"{name} must have {len(current)} arrays, one per layer, got {len(given)}")
+    for k, (a, c) in enumerate(zip(given, current)):
+        if tuple(np.shape(a) if is_host(a) else a.shape) != tuple(c.shape):
+            raise ValueError(f"{name}[{k}] must have shape {tuple(c.shape)}, got "
+                             f"{tuple(np.shape(a) if is_host(a) else a.shape)}")
+    return given
 
 
 def _host(a: Any) -> Any:
