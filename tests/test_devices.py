@@ -128,7 +128,8 @@ def test_a_conv1d_network_and_the_estimators_on_a_strict_device(backend):
     clf = MLPClassifier((5,), max_iter=5, random_state=0).fit(Xd, xp.asarray(y, device=device))
     assert clf.predict(Xd).device == device and clf.predict_proba(Xd).device == device
     clf.partial_fit(Xd, xp.asarray(y, device=device))
-    reg = MLPRegressor((5,), max_iter=5, random_state=0, early_stopping=True).fit(Xd, Xd[:, 0])
+    reg = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0, early_stopping=True)
+    reg.fit(Xd, Xd[:, 0])
     assert reg.predict(Xd).device == device
 
 

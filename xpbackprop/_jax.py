@@ -31,8 +31,8 @@ def _store(layers: list[Any], flat: list[Any]) -> None:
 
 
 def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
-    """``f(X, Y, multiplier)`` -> ``(J, gradients of multiplier·J, A_L)``: ``engine`` over ``net``'s
-    layers and loss, compiled. Compiled again only when the network's layers or loss change
+    """``f(X, Y, multiplier, weights=None)`` -> ``(J, gradients of multiplier·J, A_L)``: ``engine``
+    over ``net``'s layers and loss, compiled. Compiled again only when the network's layers or loss change
     (or for a new batch shape, as JAX does)."""
     structure = _structure(net)
     cached = _STEPS.get(net)
@@ -42,11 +42,11 @@ def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callabl
 
     layers, loss, xp = list(net.layers), net.loss_fn, net.xp
 
-    def pure(params: list[Any], X: Any, Y: Any, multiplier: Any) -> tuple[Any, list[Any], Any]:
+    def pure(params: list[Any], X: Any, Y: Any, multiplier: Any, weights: Any) -> tuple[Any, list[Any], Any]:
         saved = net.parameters
         _store(layers, params)  # the traced parameters, for the duration of the trace only
         try:
-            J, grads, A_L = engine(layers, loss, X, Y, xp=xp)
+            J, grads, A_L = engine(layers, loss, X, Y, xp=xp, weights=weights)
         finally:
             _store(layers, saved)
         # the multiplier (SGD's -η) is traced, so a new rate needs no new compilation
@@ -54,8 +54,9 @@ def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callabl
 
     compiled = jax.jit(pure)
 
-    def loss_and_gradients(X: Any, Y: Any, multiplier: float = 1.0) -> tuple[Any, list[Any], Any]:
-        return compiled(net.parameters, X, Y, multiplier)
+    def loss_and_gradients(X: Any, Y: Any, multiplier: float = 1.0,
+                           weights: Any = None) -> tuple[Any, list[Any], Any]:
+        return compiled(net.parameters, X, Y, multiplier, weights)
 
     _STEPS[net] = (net.xp, structure, loss_and_gradients)
     return loss_and_gradients
