@@ -27,9 +27,9 @@ CPU_BACKENDS = {
 }
 
 
-def _pytest(session: nox.Session, backends: str, *args: str) -> None:
+def _pytest(session: nox.Session, backends: str, *args: str, python: str = "python") -> None:
     session.run(
-        "python", "-m", "pytest", *args, *session.posargs,
+        python, "-m", "pytest", *args, *session.posargs,
         env={"XPBACKPROP_BACKENDS": backends},
     )
 
@@ -88,7 +88,7 @@ def cupy(session: nox.Session) -> None:
         if _asked_for_by_name("cupy"):
             session.error(f"cupy was asked for but cannot run: {reason}")
         session.skip(reason)
-    _pytest(session, "cupy")
+    _pytest(session, "cupy", python=sys.executable)  # the interpreter nox runs under, not PATH's python
 
 
 @nox.session

@@ -15,7 +15,8 @@ Sections (``--main`` is the default when no section is named; ``--all`` runs all
   "floor") and to PyTorch eager on the same device, interleaved in rounds.
 - ``--sweep``: batch 256 ... 16384 for one network, ms/step, µs/sample, ratio to the floor.
 - ``--epoch``: ``net.fit`` over k batches against k x the median step (target <= 1.1).
-- ``--memory``: tracemalloc peak of one numpy step against what a step must hold (target <= 1.2).
+- ``--memory``: peak of one step against what a step must hold (target <= 1.2): tracemalloc on the
+  CPU, CuPy's pool hooks and PyTorch's CUDA allocator statistics on a GPU.
 - ``--peers``: on the CPU, the same step in PyTorch eager, JAX jit and scikit-learn.
 
 See benchmarks/README.md for what each figure means and how it is counted.
@@ -899,23 +900,68 @@ def _nbytes(obj: Any) -> int:
     return int(getattr(obj, "nbytes", 0) or 0)
 
 
-def section_memory(args: argparse.Namespace, configs: list[Config], errors: list[str]) -> list[dict]:
+class _CupyPeak:
+    """Live and peak bytes of CuPy's memory pool (its malloc and free hooks), while active."""
+
+    def __init__(self) -> None:
+        from cupy.cuda import memory_hook
+
+        outer = self
+
+        class Hook(memory_hook.MemoryHook):
+            name = "xpbackprop-peak"
+
+            def malloc_postprocess(self, **kw: Any) -> None:
+                outer.live[kw["mem_ptr"]] = kw["mem_size"]
+                outer.peak = max(outer.peak, sum(outer.live.values()))
+
+            def free_postprocess(self, **kw: Any) -> None:
+                outer.live.pop(kw["mem_ptr"], None)
+
+        self.hook, self.live, self.peak = Hook(), {}, 0
+
+
+def _step_peak(be: Backend, step: Callable[[], Any]) -> tuple[int, int]:
+    """``(peak, retained)``: bytes a step allocates at its highest and still holds after it, from
+    tracemalloc (NumPy), CuPy's pool hooks, or PyTorch's CUDA allocator statistics."""
+    gc.collect()
+    if be.name == "cupy":
+        tracker = _CupyPeak()
+        with tracker.hook:
+            be.sync(step())
+        return tracker.peak, sum(tracker.live.values())
+    if be.name == "torch" and be.where != "cpu":
+        import torch
+
+        be.sync(None)
+        torch.cuda.reset_peak_memory_stats(be.where)
+        base = torch.cuda.memory_allocated(be.where)
+        step()
+        be.sync(None)
+        return torch.cuda.max_memory_allocated(be.where) - base, torch.cuda.memory_allocated(be.where) - base
+    tracemalloc.start()
+    try:
+        step()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, current
+
+
+def _bound_step(trainer: Any, X: Any, Y: Any) -> Callable[[], Any]:
+    return lambda: trainer.step(X, Y)
+
+
+def section_memory(args: argparse.Namespace, be: Backend, configs: list[Config],
+                   errors: list[str]) -> list[dict]:
     results, rows = [], []
     mb = 1 / 2**20
     for cfg in configs:
         try:
             data = host_data(cfg.batch, cfg.sizes)
-            net = xb.MLP(
-                list(cfg.sizes),
-                hidden="relu",
-                output="softmax",
-                loss="cross_entropy",
-                backend="numpy",
-                dtype="float32",
-                seed=0,
-            )
+            net = benchmark_net(cfg, be)
             trainer = xb.Trainer(net, lr=LR)
-            X, Y = np.ascontiguousarray(data.X), np.ascontiguousarray(data.Y)
+            X, Y = be.put(np.ascontiguousarray(data.X)), be.put(np.ascontiguousarray(data.Y))
             trainer.step(X, Y)  # warm-up
             itemsize = np.dtype(np.float32).itemsize
             params = _nbytes(net.parameters)
@@ -924,17 +970,11 @@ def section_memory(args: argparse.Namespace, configs: list[Config], errors: list
                 "grads": params,
                 "optimizer_state": _nbytes(trainer.state),
                 "activations": sum(2 * cfg.batch * n_out * itemsize for _, n_out in cfg.layers),
-                "batch": X.nbytes + Y.nbytes,
+                "batch": _nbytes(X) + _nbytes(Y),
             }
             total = sum(budget.values())
-            peaks = []
-            for _ in range(3):
-                gc.collect()
-                tracemalloc.start()
-                trainer.step(X, Y)
-                current, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
-                peaks.append((peak, current))
+            one_step = _bound_step(trainer, X, Y)
+            peaks = [_step_peak(be, one_step) for _ in range(3)]
             peak, retained = max(peaks)
             resident = params + budget["batch"]  # allocated before tracing started
         except Exception as exc:
@@ -973,7 +1013,8 @@ def section_memory(args: argparse.Namespace, configs: list[Config], errors: list
             ]
         )
     print_table(
-        "Memory check (numpy): tracemalloc peak of one trainer.step vs what a step must hold (MiB)",
+        f"Memory check (xpbackprop[{be.name}] on {be.where}): peak of one trainer.step vs what a step must "
+        "hold (MiB)",
         [
             "config B:n0,...,nL",
             "params",
@@ -991,8 +1032,10 @@ def section_memory(args: argparse.Namespace, configs: list[Config], errors: list
             "budget = params (W, b) + grads (same bytes) + optimizer state (0 for plain SGD) + "
             "activations (Z and A, (B, n_out) float32, per Dense+Activation pair; X is not counted "
             "again) + batch (X and one-hot Y).",
-            "peak: tracemalloc.start() after a warm-up step, one step, get_traced_memory()[1] (max of 3): it "
-            "counts only what the step allocates (new params, grads, activations, temporaries);",
+            "peak: after a warm-up step, the most the step allocates at once (max of 3): tracemalloc's peak "
+            "on the CPU, CuPy's memory pool (malloc/free hooks), PyTorch's CUDA allocator "
+            "(max_memory_allocated above what was allocated before); it counts only what the step "
+            "allocates (new params, grads, activations, temporaries);",
             "resident = params + batch, allocated before tracing began, so (peak+resident)/budget is the "
             "high-water mark of the step's arrays.",
         ],
@@ -1234,7 +1277,7 @@ def build_parser() -> Parser:
     )
     p.add_argument("--epoch", action="store_true", help="net.fit over k batches vs k × the median step")
     p.add_argument("--epoch-batches", type=int, default=8, metavar="K", help="k for --epoch (default 8)")
-    p.add_argument("--memory", action="store_true", help="tracemalloc peak of one numpy step vs its budget")
+    p.add_argument("--memory", action="store_true", help="peak memory of one step vs its budget")
     p.add_argument("--peers", action="store_true", help="CPU peers: PyTorch eager, JAX jit, scikit-learn")
     p.add_argument("--all", action="store_true", help="every section")
     p.add_argument(
@@ -1334,7 +1377,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory:
         if be.name != "numpy":
             print(f"\n(memory check: numpy backend only; --backend {be.name} is not used there)")
-        out["sections"]["memory"] = section_memory(args, args.configs, errors)
+        out["sections"]["memory"] = section_memory(args, be, args.configs, errors)
     if args.peers:
         peer_be = cpu_backend(args, be)
         if peer_be is not be:

@@ -4,6 +4,11 @@
 backend named there that cannot run here fails the run (so a GPU run cannot pass
 by skipping); without the variable every backend below runs where it can and
 skips with its reason where it cannot.
+
+``XPBACKPROP_DEVICE`` moves the whole suite onto a device: for torch, its default device
+(``cuda``, ``cuda:1``: every array a test makes without naming a device lands there, and so do
+the networks' parameters); for CuPy, the current device (``1``). benchmarks/gpu_check.sh runs the
+suite on ``XPBACKPROP_BACKENDS=torch XPBACKPROP_DEVICE=cuda``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,24 @@ def _requested() -> tuple[list[str], bool]:
 
 
 BACKEND_NAMES, EXPLICIT = _requested()
+DEVICE = os.environ.get("XPBACKPROP_DEVICE", "").strip() or None
+
+
+def _use_device() -> None:
+    """Make ``XPBACKPROP_DEVICE`` the default device of the backends that take one."""
+    if DEVICE is None:
+        return
+    if "torch" in BACKEND_NAMES and backend_unavailable_reason("torch") is None:
+        import torch
+
+        torch.set_default_device(DEVICE)
+    if "cupy" in BACKEND_NAMES and backend_unavailable_reason("cupy") is None:
+        import cupy
+
+        cupy.cuda.Device(int(DEVICE.rsplit(":", 1)[-1])).use()
+
+
+_use_device()
 
 
 @pytest.fixture(params=BACKEND_NAMES)
@@ -53,4 +76,5 @@ def xp(backend):
 
 def pytest_report_header(config):
     how = f"from {ENV}" if EXPLICIT else "default list; missing ones skip"
-    return f"xpbackprop backends: {', '.join(BACKEND_NAMES)} ({how})"
+    where = f"; device {DEVICE} (XPBACKPROP_DEVICE)" if DEVICE else ""
+    return f"xpbackprop backends: {', '.join(BACKEND_NAMES)} ({how}){where}"

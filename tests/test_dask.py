@@ -18,6 +18,7 @@ import pytest
 from helpers import assert_close
 
 import xpbackprop as xb
+from xpbackprop import intake
 from xpbackprop.backend import backend_unavailable_reason
 
 RTOL = 1e-12
@@ -120,7 +121,7 @@ def test_host_data_becomes_row_chunks_and_parameters_one_chunk():
     X, y = data(n=5000, d=4)
     with dask.config.set({"array.chunk-size": "32KiB"}):  # 1024 rows of 4 float64
         _, net = net_pair(sizes=(4, 5, 3))
-        Xd = net._input(X)
+        Xd = intake.inputs(net, X)
     assert Xd.chunks == ((1024,) * 4 + (904,), (4,))
     assert_single_chunk(net.parameters, "parameter")
     assert_materialised(net.parameters, "parameter")

@@ -128,7 +128,8 @@ def test_a_conv1d_network_and_the_estimators_on_a_strict_device(backend):
     clf = MLPClassifier((5,), max_iter=5, random_state=0).fit(Xd, xp.asarray(y, device=device))
     assert clf.predict(Xd).device == device and clf.predict_proba(Xd).device == device
     clf.partial_fit(Xd, xp.asarray(y, device=device))
-    reg = MLPRegressor((5,), max_iter=5, random_state=0, early_stopping=True).fit(Xd, Xd[:, 0])
+    reg = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0, early_stopping=True)
+    reg.fit(Xd, Xd[:, 0])
     assert reg.predict(Xd).device == device
 
 
@@ -156,3 +157,49 @@ def test_a_float32_network_on_a_device_without_float64(backend, tmp_path):
 def test_an_unknown_device_names_the_devices_that_exist(backend, xp):
     with pytest.raises(ValueError, match=r"is not a device of backend .*its devices here are"):
         xb.MLP([2, 3, 2], backend=backend, device="gpu")
+
+
+def _sync_guard(backend):
+    """A context in which the GPU library raises at any host synchronisation, or a skip."""
+    if backend == "cupy":
+        import cupyx
+
+        return cupyx.allow_synchronize(False)
+    if backend == "torch":
+        import torch
+
+        if torch.empty(0).device.type == "cuda":  # XPBACKPROP_DEVICE=cuda made CUDA the default
+            return _TorchSyncErrors()
+    pytest.skip(f"no GPU here for {backend} (runs in benchmarks/gpu_check.sh: cupy, and torch with "
+                "XPBACKPROP_DEVICE=cuda)")
+
+
+class _TorchSyncErrors:
+    def __enter__(self):
+        import torch
+
+        torch.cuda.set_sync_debug_mode("error")
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.cuda.set_sync_debug_mode("default")
+        return False
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["fast-paths", "plain-formulas"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_a_gpu_step_never_synchronizes_with_the_host(backend, xp, network, optimizer, plain):
+    guard = _sync_guard(backend)
+    net = NETWORKS[network](backend=backend, seed=0)
+    trainer = xb.Trainer(net, lr=0.1, **OPTIMIZERS[optimizer])
+    rng = np.random.default_rng(0)
+    X = xp.asarray(rng.normal(size=(8, 6)).astype(np.float32))
+    Y = xp.asarray(rng.uniform(size=(8, net.n_outputs)).astype(np.float32))
+    Y = Y / xp.sum(Y, axis=1, keepdims=True) if network == "relu-softmax-ce" else Y
+    trainer.step(X, Y)  # first calls outside the guard: kernels compiled, caches filled
+    with fast.disabled() if plain else _Nothing(), guard:
+        for _ in range(3):
+            loss = trainer.step(X, Y)
+    assert np.isfinite(float(loss))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import importlib.util
 import json
 import os
 import re
 import stat
+import tempfile
+import tracemalloc
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -346,8 +351,10 @@ def test_bad_classes_are_refused_before_anything_is_written(tmp_path, classes, e
 
 
 @pytest.mark.parametrize("member", ['{"classes": "abc"}', '{"classes": [1, 1]}', "[1, 2, 3]", "{",
-                                    '{"classes": [[1], 2, 3]}'])
+                                    '{"classes": [[1], 2, 3]}', '{"classes": ["a", "b"]}',
+                                    '{"classes": ["a", "b", "c", "d"]}', '{"classes": [1.0, Infinity, 2.0]}'])
 def test_a_damaged_classes_member_is_a_model_file_error(tmp_path, member):
+    # the labels are checked against the network's outputs, by saved_classes and by load (finding 5)
     path = tmp_path / "m.npz"
     xb.save(xb.MLP([2, 4, 3], seed=0), path, classes=["a", "b", "c"])
     with np.load(path) as f:
@@ -356,4 +363,207 @@ def test_a_damaged_classes_member_is_a_model_file_error(tmp_path, member):
     np.savez(path, **content)
     with pytest.raises(xb.ModelFileError, match=re.escape(str(path))):
         xb.saved_classes(path)
-    xb.load(path)  # the network itself still loads
+    with pytest.raises(xb.ModelFileError, match=re.escape(str(path))):
+        xb.load(path)
+
+
+def test_fewer_labels_than_outputs_are_refused_naming_both(tmp_path):
+    path = tmp_path / "m.npz"
+    xb.save(xb.MLP([2, 4, 3], seed=0), path, classes=["a", "b", "c"])
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files}
+    content["classes"] = np.asarray(json.dumps({"classes": ["a", "b"]}))
+    np.savez(path, **content)
+    with pytest.raises(xb.ModelFileError, match=r"classes has 2 labels but the network has 3 outputs"):
+        xb.saved_classes(path)
+
+
+def _renamed(path, old, new):
+    """``path`` with its member ``old`` renamed ``new`` (a damaged name: the bytes stay)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in members:
+            zf.writestr(new if name == old else name, content)
+
+
+@pytest.mark.parametrize("new", ["clbsses.npy", "classes.npz", "param_9.npy", "extra"])
+def test_a_member_of_a_name_the_format_does_not_know_is_refused(tmp_path, new):
+    # a bit flipped in "classes.npy" made the labels vanish silently (finding 5)
+    path = tmp_path / "m.npz"
+    xb.save(xb.MLP([2, 4, 3], seed=0), path, classes=["a", "b", "c"])
+    _renamed(path, "classes.npy", new)
+    key = new[: -len(".npy")] if new.endswith(".npy") else new
+    for read in (xb.saved_classes, xb.load):
+        with pytest.raises(xb.ModelFileError, match=rf"members a model file does not have: \['{key}'\]"):
+            read(path)
+
+
+def test_a_member_named_twice_is_refused(tmp_path):
+    path = tmp_path / "m.npz"
+    xb.save(xb.MLP([2, 4, 3], seed=0), path)
+    with zipfile.ZipFile(path) as zf:
+        members = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: the point of the test
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("param_0.npy", members[2][1])
+    with pytest.raises(xb.ModelFileError, match=r"members named twice: \['param_0\.npy'\]"):
+        xb.load(path)
+
+
+# --- what save writes, load and saved_classes read (finding 6) -----------------------------------------
+
+
+def test_a_long_class_list_saved_is_read_back(tmp_path):
+    # 100 000 labels are 1.3 million characters of JSON, over the earlier 2**20 limit of the reader
+    net = xb.MLP([2, 100_000], hidden=[], output="softmax", seed=0)
+    labels = [f"class-{i:06d}" for i in range(100_000)]
+    path = xb.save(net, tmp_path / "m.npz", classes=labels)
+    assert xb.saved_classes(path) == labels
+    assert xb.load(path).n_outputs == 100_000
+
+
+def test_an_architecture_longer_than_load_reads_is_refused_before_writing(tmp_path):
+    # 30 000 layers: 1.3 million characters of JSON, over the 2**20 a model file's config may hold
+    net = xb.Sequential([xb.Dense(2, 2)] + [xb.Activation("identity")] * 30_000)
+    path = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match=r"the network's architecture is \d+ characters of JSON, over the "
+                                         r"1048576 that a file's 'config' may hold; nothing was written"):
+        xb.save(net, path)
+    assert os.listdir(tmp_path) == []
+    # what load reads, save writes: one layer fewer than the limit allows is saved and loaded
+    text_per_layer = len(json.dumps(xb.Activation("identity").config())) + 2
+    fits = (2**20 - 200) // text_per_layer
+    small = xb.Sequential([xb.Dense(2, 2)] + [xb.Activation("identity")] * fits)
+    assert len(xb.load(xb.save(small, path)).layers) == fits + 1
+
+
+# --- files of the earlier version --------------------------------------------------------------------
+
+
+def _version1():
+    """tests/data/make_version1_files.py, the script that wrote the version-1 files there."""
+    spec = importlib.util.spec_from_file_location("make_version1_files", DATA / "make_version1_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_model_files_of_version_1_still_load(xp, backend):
+    # written by the earlier version; the reference is the same networks built and trained now
+    v1 = _version1()
+    X, y, _, _ = v1.version1_data()
+    mlp, conv = v1.version1_networks()
+    mlp.fit(X, y, epochs=3, lr=0.1)
+    for name, expected, classes in (("model_mlp_v1.npz", mlp, ["low", "middle", "high"]),
+                                    ("model_conv_v1.npz", conv, None)):
+        with np.load(DATA / name) as f:
+            assert int(f["format_version"]) == 1
+        loaded = xb.load(DATA / name, backend=backend)
+        assert loaded.config() == expected.config() and loaded.backend == backend
+        assert_bitwise_params(loaded, expected)
+        assert xb.saved_classes(DATA / name) == classes
+
+
+def assert_bitwise_params(a, b):
+    for p, q in zip(a.parameters, b.parameters, strict=True):
+        np.testing.assert_array_equal(xb.to_numpy(p), xb.to_numpy(q))
+
+
+# --- a network built from given parameters (what load builds) -----------------------------------------
+
+
+def _built_peak(*args, **kwargs):
+    """``(xb.MLP(*args, **kwargs), the most host memory building it held at once)``."""
+    tracemalloc.start()
+    try:
+        net = xb.MLP(*args, **kwargs)
+        return net, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_network_given_its_parameters_draws_no_initial_weights(xp, backend):
+    # a 2000 x 2000 float32 layer: its drawn initial weights are 32 MB of float64 on the host, which
+    # a network given its parameters does without (the rest, the copies each backend makes, is alike)
+    sizes = [2000, 2000, 2]
+    rng = np.random.default_rng(4)
+    given = [rng.normal(size=s).astype(np.float32) for s in ((2000, 2000), (2000,), (2000, 2), (2,))]
+    drawn, drawing_peak = _built_peak(sizes, hidden="tanh", backend=backend, seed=3)
+    net, peak = _built_peak(sizes, hidden="tanh", backend=backend, seed=3, parameters=given)
+    assert drawing_peak - peak >= 0.9 * 8 * 2000 * 2000, (drawing_peak, peak)
+    for p, q in zip(net.parameters, given, strict=True):
+        np.testing.assert_array_equal(xb.to_numpy(p), q)
+    # its generator is where drawing the weights would have left it: the same batch orders follow
+    assert net.rng.bit_generator.state == drawn.rng.bit_generator.state
+
+
+def test_given_parameters_are_checked_as_set_parameters_checks_them():
+    good = [np.ones((3, 4)), np.zeros(4), np.ones((4, 2)), np.zeros(2)]
+    with pytest.raises(ValueError, match=r"weights\[1\] must have shape \(4, 2\)"):
+        xb.MLP([3, 4, 2], parameters=[*good[:2], np.ones((2, 4)), good[3]])
+    nan = np.ones((3, 4))
+    nan[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"weights\[0\] contains 1 NaN among its 12 values, the first in "
+                                         r"row 1"):
+        xb.MLP([3, 4, 2], parameters=[nan, *good[1:]])
+    with pytest.raises(TypeError, match=r"parameters must be a list of arrays"):
+        xb.MLP([3, 4, 2], parameters=np.ones(3))
+
+
+# --- writes that fail: the path named (finding 4) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EIO])
+def test_a_save_that_fails_names_the_path_and_keeps_the_old_file(tmp_path, monkeypatch, code):
+    path = tmp_path / "model.npz"
+    xb.save(_mlp("numpy"), path)
+    original = path.read_bytes()
+
+    def savez_then_fail(file, *args, **kwds):
+        file.write(b"PK\x03\x04 half a zip file")
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(OSError) as info:
+        xb.save(_mlp("numpy"), path)
+    assert info.value.errno == code and info.value.filename == str(path)
+    assert str(path) in str(info.value) and os.strerror(code) in str(info.value)
+    assert path.read_bytes() == original and os.listdir(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.parametrize(("where", "code"), [("mkstemp", errno.EROFS), ("mkstemp", errno.EACCES),
+                                             ("write", errno.ENOSPC), ("fsync", errno.ENOSPC),
+                                             ("fsync", errno.EDQUOT)])
+def test_prove_writable_names_the_path_of_every_failure(tmp_path, monkeypatch, where, code):
+    # what the command line proves of its output paths before training
+    from xpbackprop.npzfile import prove_writable
+
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(*{"mkstemp": (tempfile, "mkstemp"), "write": (os, "write"),
+                          "fsync": (os, "fsync")}[where], fail)
+    path = tmp_path / "out.csv"
+    with pytest.raises(OSError) as info:
+        prove_writable(path)
+    assert info.value.errno == code and info.value.filename == str(path)
+    assert os.strerror(code) in str(info.value) and str(tmp_path) in str(info.value)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []  # the probe is gone
+    assert prove_writable(path) == path and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["/proc/xpbackprop.npz", "/proc/self/xpbackprop.npz"])
+def test_prove_writable_refuses_a_folder_even_root_cannot_write(where):
+    from xpbackprop.npzfile import prove_writable
+
+    if not os.path.isdir(os.path.dirname(where)):
+        pytest.skip(f"{os.path.dirname(where)} does not exist on this system")
+    with pytest.raises(OSError) as info:
+        prove_writable(where)
+    assert info.value.filename == where

@@ -1,6 +1,6 @@
 """Fuzzing ``xb.load``: whatever is on disk, it returns a working network or raises ModelFileError.
 
-Three property tests (hypothesis) and a few fixed cases:
+Four property tests (hypothesis) and a few fixed cases:
 
 1. random bytes, some behind a zip or ``.npy`` magic number;
 2. valid model files, damaged: bytes overwritten, bits flipped, truncated, bytes
@@ -8,7 +8,10 @@ Three property tests (hypothesis) and a few fixed cases:
    members dropped, swapped or duplicated;
 3. well-formed ``.npz`` files written by ``numpy.savez`` whose members are drawn:
    keys missing, ``format_version`` of every kind, ``config`` as random JSON or a
-   valid config with one field changed, parameter arrays of random shapes and dtypes.
+   valid config with one field changed, parameter arrays of random shapes and dtypes;
+4. valid architectures whose members are zeros, constants, a few values or random, in
+   several float types, written plainly or compressed: the peak memory of loading them
+   (tracemalloc) stays within a fixed multiple of the file's size.
 
 Whenever ``load`` succeeds the result must be a consistent network: parameters of
 the network's dtype, finite, and a forward pass with finite outputs. Each example
@@ -21,10 +24,13 @@ from __future__ import annotations
 import atexit
 import functools
 import io
+import itertools
 import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import tracemalloc
 import warnings
@@ -533,8 +539,12 @@ def _claim_size(data: bytes, member: str, size: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize(("lie", "message"), [("npy_header", "needs 1073741824 bytes of data"),
-                                               ("zip_sizes", "more than the file holds")])
+# the architecture's parameter count is checked against what the members hold, and what the network
+# would take against the file's size, before the lying member is read
+@pytest.mark.parametrize(("lie", "message"), [
+    ("npy_header", r"architecture has 268468225 parameters; its parameter members hold \d+ bytes, too few"),
+    ("zip_sizes", r"the network of 268468225 parameters would take \d+ bytes of memory in all, more than 4 "
+                  r"times the file's \d+ bytes")])
 def test_a_member_claiming_more_data_than_it_holds_is_refused_before_allocating(lie, message):
     # an architecture with a 1 GiB weight matrix, whose header is right but whose data is not there
     config = {**CONFIGS["mlp32"], "sizes": [2**14, 2**14, 1], "hidden": ["tanh"]}
@@ -574,7 +584,8 @@ def test_a_huge_architecture_is_refused_before_building_it():
         path.write_bytes(buf.getvalue())
         tracemalloc.start()
         try:
-            with pytest.raises(xb.ModelFileError, match=r"wide\.npz.*param_0"):
+            with pytest.raises(xb.ModelFileError, match=r"wide\.npz: the architecture has 8796093022227 "
+                                                       r"parameters"):
                 xb.load(path)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -608,3 +619,135 @@ def test_a_directory_raises_is_a_directory_error(tmp_path):
     (tmp_path / "model.npz").mkdir()
     with pytest.raises(IsADirectoryError):
         xb.load(tmp_path / "model.npz")
+
+
+# --- 4. crafted, compressible members: memory bounded by the file's size (finding 1) ----------------
+
+#: what load may take: (4 x the file's size + 1 MiB) for the members and the network it builds, about
+#: twice that at its peak (a member's bytes and its array, the network's copy); measured: 2-3 x for
+#: files load accepts, well under 1 MiB for those it refuses
+PEAK_FACTOR, PEAK_SLACK = 8, 2**22
+
+
+def _assert_bounded_load(data: bytes, name: str = "model.npz"):
+    """``_load_bytes`` under tracemalloc: the peak within PEAK_FACTOR x the file's size + PEAK_SLACK."""
+    tracemalloc.start()
+    try:
+        result = _load_bytes(data, name)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= PEAK_FACTOR * len(data) + PEAK_SLACK, f"a {len(data)}-byte file took {peak} bytes to load"
+    return result
+
+
+def _mlp_file(sizes, dtype, params, compressed):
+    config = {"class": "MLP", "sizes": sizes, "hidden": ["tanh"] * (len(sizes) - 2), "output": "softmax",
+              "loss": {"name": "cross_entropy", "reduction": "mean"}, "dtype": dtype}
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(
+        buf, format_version=np.asarray(1), config=np.asarray(json.dumps(config)),
+        **{f"param_{i}": p for i, p in enumerate(params)})
+    return buf.getvalue()
+
+
+@st.composite
+def compressible_files(draw):
+    """An MLP's file whose members are zeros, a constant, a few values or random, in the network's
+    dtype or another float, written plainly or compressed."""
+    sizes = [draw(st.integers(1, 1200)) for _ in range(draw(st.integers(2, 3)))]
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    params = []
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    fills = {"zeros": np.zeros, "constant": lambda s: np.full(s, 0.25),
+             "few": lambda s: rng.integers(-2, 3, size=s) / 4, "random": lambda s: rng.normal(size=s)}
+    for n_in, n_out in itertools.pairwise(sizes):
+        for shape in ((n_in, n_out), (n_out,)):
+            values = fills[draw(st.sampled_from(sorted(fills)))](shape)
+            params.append(values.astype(draw(st.sampled_from([dtype, dtype, "float16", "float64"]))))
+    return _mlp_file(sizes, dtype, params, draw(st.booleans()))
+
+
+@fuzz(60)
+@given(data=compressible_files())
+@_reported_cleanly
+def test_compressible_members_load_within_memory_bounded_by_the_file_size(data):
+    _assert_bounded_load(data)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_small_file_of_compressed_zeros_is_refused_within_a_small_memory(dtype):
+    # 4096 x 4096 zeros: 64 or 128 MiB claimed, some 70 or 130 KB on disk
+    params = [np.zeros((4096, 4096), dtype), np.zeros(4096, dtype), np.zeros((4096, 2), dtype),
+              np.zeros(2, dtype)]
+    data = _mlp_file([4096, 4096, 2], dtype, params, compressed=True)
+    assert len(data) < 2**18
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "zeros.npz"
+        path.write_bytes(data)
+        tracemalloc.start()
+        try:
+            with pytest.raises(xb.ModelFileError, match=r"would take \d+ bytes of memory in all, more than 4 "
+                                                        r"times the file's \d+ bytes"):
+                xb.load(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 2**21, f"refusing a {len(data)}-byte file took {peak} bytes"
+
+
+@pytest.mark.parametrize("sizes", [[1000, 1000, 10], [3, 600, 600, 3]])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_peak_memory_of_loading_a_saved_file_is_a_small_multiple_of_its_size(sizes, dtype):
+    data = _saved_bytes(xb.MLP(sizes, dtype=dtype, seed=1))
+    net = _assert_bounded_load(data)
+    assert net is not None and net.config()["sizes"] == sizes
+
+
+def test_a_savez_compressed_copy_of_a_trained_model_still_loads():
+    # random weights compress little: far within the factor xpbackprop allows
+    net = xb.MLP([300, 200, 10], dtype="float32", seed=2)
+    with np.load(io.BytesIO(_saved_bytes(net))) as f:
+        arrays = {k: f[k] for k in f.files}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    loaded = _assert_bounded_load(buf.getvalue())
+    for a, e in zip(loaded.parameters, net.parameters, strict=True):
+        np.testing.assert_array_equal(xb.to_numpy(a), xb.to_numpy(e))
+
+
+LIMITED = """
+import resource, sys
+import xpbackprop as xb
+with open("/proc/self/status") as f:
+    size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + {extra}, resource.RLIM_INFINITY))
+try:
+    xb.load(sys.argv[1])
+except xb.ModelFileError as e:
+    print("ModelFileError:", e)
+except BaseException as e:
+    print("other:", type(e).__name__, e)
+else:
+    print("loaded")
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the process size from /proc")
+def test_a_file_that_passes_but_does_not_fit_in_memory_is_a_model_file_error(tmp_path):
+    # an honest 64 MiB file (uncompressed zeros), loaded by a process allowed 96 MiB more than it has
+    sizes = [4096, 4096, 2]
+    params = [np.zeros((4096, 4096), np.float32), np.zeros(4096, np.float32), np.zeros((4096, 2), np.float32),
+              np.zeros(2, np.float32)]
+    path = tmp_path / "big.npz"
+    path.write_bytes(_mlp_file(sizes, "float32", params, compressed=False))
+    code = LIMITED.format(extra=96 * 2**20)
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"ModelFileError: {path}"), result.stdout
+    assert "memory" in result.stdout and "MemoryError" not in result.stdout
+    # with room for it, the same file loads
+    roomy = subprocess.run([sys.executable, "-c", LIMITED.format(extra=2**30), str(path)],
+                           capture_output=True, text=True, timeout=300)
+    assert roomy.stdout.strip() == "loaded", roomy.stdout + roomy.stderr

@@ -340,8 +340,9 @@ def test_loss_names_give_the_documented_classes():
     assert get_loss("mse") == xb.MSE()
     assert get_loss("bce") == xb.BCE()
     assert get_loss("cross_entropy") == xb.CrossEntropy()
+    assert get_loss("poisson") == xb.Poisson()
     assert get_loss("mse") != xb.MSE(half=True)
-    assert set(xb.LOSSES) == {"mse", "bce", "cross_entropy"}
+    assert set(xb.LOSSES) == {"mse", "bce", "cross_entropy", "poisson"}
 
 
 @pytest.mark.parametrize("make", [xb.BCE, xb.CrossEntropy, xb.MSE, lambda **kw: xb.MSE(half=True, **kw)])
@@ -364,3 +365,81 @@ def test_mse_half_must_be_a_boolean(half):
 def test_mse_half_takes_numpy_booleans():
     assert xb.MSE(half=np.True_) == xb.MSE(half=True)
     assert xb.MSE(half=np.False_) == xb.MSE()
+
+
+# --- Poisson: half the deviance with a log link ------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_poisson_by_hand(xp, reduction):
+    # Z = 0, A = 1: per row Σ_k [Y log Y - Y log A - Y + A]: (0 - 0 - 0 + 1) + (0 - 0 - 1 + 1)
+    # + (2 ln 2 - 0 - 2 + 1) = 2 ln 2 for the first row; the second, A = e: Y = 0 gives e,
+    # Y = e gives e - e·1 - e + e = 0, Y = 1 gives 0 - 1 - 1 + e = e - 2: 2e - 2
+    Z = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    Y = np.array([[0.0, 1.0, 2.0], [0.0, np.e, 1.0]])
+    per_row = np.array([2 * np.log(2.0), 2 * np.e - 2])
+    expected = per_row.sum() / (2 if reduction == "mean" else 1)
+    loss = xb.Poisson(reduction=reduction)
+    assert _value(loss, xp, np.exp(Z), Y) == pytest.approx(expected, rel=1e-14)
+    assert _value(loss, xp, np.exp(Z), Y, Z=Z) == pytest.approx(expected, rel=1e-14)
+    assert loss.canonical == "exp"
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_poisson_delta_and_backward_match_central_differences(xp, reduction):
+    rng = np.random.default_rng(25)
+    Z = rng.normal(size=(4, 3))
+    Y = rng.poisson(2.0, size=(4, 3)).astype(float)
+    loss = xb.Poisson(reduction=reduction)
+    _, (forward, backward) = get_activation("exp")
+    Zx, Yx = _f64(xp, Z), _f64(xp, Y)
+    A = forward(Zx, xp=xp)
+    fused = loss.delta(A, Yx, xp=xp)
+    assert_close(fused, backward(loss.backward(A, Yx, xp=xp), Zx, A, xp=xp), 1e-12, "chain rule")
+    numeric = central_difference(lambda z: float(loss.value(forward(_f64(xp, z), xp=xp), Yx, xp=xp)), Z)
+    assert_close(fused, numeric, 1e-7, "central differences")
+
+
+def test_a_poisson_network_trains_through_its_fused_delta(xp, backend):
+    """xb.MLP(output="exp", loss="poisson"): the engine's gradients are central differences'."""
+    rng = np.random.default_rng(26)
+    X, Y = rng.normal(size=(6, 3)), rng.poisson(1.5, size=(6, 2)).astype(float)
+    net = xb.MLP([3, 4, 2], hidden="tanh", output="exp", loss="poisson", backend=backend, dtype="float64")
+    assert xb.check_gradients(net, X, Y) < 1e-6
+    history = net.fit(X, Y, epochs=30, lr=0.05, shuffle=False)
+    assert history.loss[-1] < history.loss[0]
+
+
+# --- clip: scikit-learn's log-loss value ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [xb.BCE, xb.CrossEntropy])
+def test_clip_takes_the_value_from_clipped_probabilities(xp, make):
+    """``clip=True`` is scikit-learn's log-loss (probabilities clipped to [ε, 1 - ε]): equal to the
+    logits' value where nothing saturates, ``-log ε`` per saturated wrong answer where it does; the
+    gradient is the same."""
+    from sklearn.metrics import log_loss
+
+    k = 1 if make is xb.BCE else 3
+    mild = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]])[:, :k]
+    huge = np.array([[60.0, -50.0, 2.0], [0.1, 0.2, -0.3]])[:, :k]
+    Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])[:, :k]
+    clipped, plain = make(clip=True), make()
+    probabilities = _np_sigmoid if k == 1 else _np_softmax
+    for Z in (mild, huge):
+        if k == 1:
+            P = np.concatenate([1 - _np_sigmoid(Z), _np_sigmoid(Z)], axis=1)
+            labels = Y[:, 0]
+        else:
+            P, labels = _np_softmax(Z), Y.argmax(axis=1)
+        expected = log_loss(labels, P, labels=list(range(max(k, 2))))  # scikit-learn clips at ε too
+        assert _value(clipped, xp, probabilities(Z), Y, Z=Z) == pytest.approx(expected, rel=1e-12)
+    A = probabilities(mild)
+    assert _value(plain, xp, A, Y, Z=mild) == pytest.approx(_value(clipped, xp, A, Y, Z=mild), rel=1e-12)
+    # saturated: the logits give the exact 60 (or 110), the clipped value stops at -log ε ≈ 36
+    A = probabilities(huge)
+    assert _value(plain, xp, A, Y, Z=huge) > _value(clipped, xp, A, Y, Z=huge) + 10
+    Ax = _f64(xp, A)
+    np.testing.assert_array_equal(xb.to_numpy(clipped.delta(Ax, _f64(xp, Y), xp=xp)),
+                                  xb.to_numpy(plain.delta(Ax, _f64(xp, Y), xp=xp)))
+    assert get_loss(clipped.config()) == clipped and "clip" not in plain.config()

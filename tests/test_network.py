@@ -30,6 +30,7 @@ NP_ACTIVATIONS = {
     "leaky_relu": lambda Z: np.where(Z > 0, Z, 0.01 * Z),
     "softplus": lambda Z: np.logaddexp(0.0, Z),
     "gelu": lambda Z: 0.5 * Z * (1.0 + np.tanh(_C * (Z + 0.044715 * Z**3))),
+    "exp": np.exp,
     "softmax": _np_softmax,
 }
 

@@ -203,6 +203,32 @@ def test_adam_first_step_by_hand(xp):
     np.testing.assert_allclose(actual[0][0], expected, rtol=1e-15)
 
 
+@pytest.mark.parametrize(("beta1", "beta2", "eps"), [(0.9, 0.999, 1e-8), (0.5, 0.8, 1e-3)])
+def test_adam_with_eps_on_v_is_sklearns_adam(xp, beta1, beta2, eps):
+    """``eps_on="v"``: scikit-learn's AdamOptimizer (ε added to √v, the bias corrections in the rate)
+    fed the same gradients; ``fast`` variants of ``adam_step`` are not used for it."""
+    from sklearn.neural_network._stochastic_optimizers import AdamOptimizer
+
+    params, grads = _problem(4)
+    actual = _run(xp, xb.Adam(beta1, beta2, eps, eps_on="v"), params, grads, lr=0.01)
+    theirs = [a.copy() for a in params]
+    reference = AdamOptimizer(theirs, 0.01, beta1, beta2, eps)
+    for step, g in enumerate(grads):
+        reference.update_params(theirs, [gi.copy() for gi in g])
+        _compare([actual[step]], [[a.copy() for a in theirs]], RTOL["float64"], f"step {step + 1}")
+    # and ε's place matters: the default form ends elsewhere
+    default = _run(xp, xb.Adam(beta1, beta2, eps), params, grads, lr=0.01)
+    assert max(np.max(np.abs(a - b)) for a, b in zip(default[-1], actual[-1])) > 1e-9
+
+
+def test_adam_eps_on_is_checked_and_recorded():
+    with pytest.raises(ValueError, match=r"unknown eps_on 'w'; valid names are \['v_hat', 'v'\]"):
+        xb.Adam(eps_on="w")
+    assert xb.Adam(eps_on="v").config()["eps_on"] == "v" and "eps_on" not in xb.Adam().config()
+    settings = {k: v for k, v in xb.Adam(eps_on="v").config().items() if k != "name"}
+    assert get_optimizer("adam", **settings).eps_on == "v"
+
+
 def test_optimizer_state_stays_on_the_backend(xp):
     params = _to(xp, _problem()[0])
     for opt in (xb.SGD(momentum=0.9), xb.Adam()):

@@ -7,13 +7,19 @@ NumPy float64.
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import io
 import json
 import math
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -393,6 +399,23 @@ def test_resume_refuses_another_network_or_other_settings(tmp_path):
         net64().fit(X, y, epochs=4, lr=0.1, resume=bad)
 
 
+@pytest.mark.parametrize(("first", "then", "match"), [
+    ({}, {"validation_data": data(n=8, seed=4)}, r"validation: file False, now True"),
+    ({"validation_data": data(n=8, seed=4)}, {}, r"validation: file True, now False"),
+    ({}, {"stop_on_zero_errors": True}, r"stop_on_zero_errors: file False, now True"),
+])
+def test_resume_refuses_a_run_that_adds_or_drops_validation_or_error_counts(tmp_path, first, then, match):
+    # the history would hold validation values or error counts for some epochs only
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net64().fit(X, y, epochs=2, lr=0.1, checkpoint=path, **first)
+    net = net64(seed=5)
+    before = host(net)
+    with pytest.raises(ValueError, match=match):
+        net.fit(X, y, epochs=4, lr=0.1, resume=path, **then)
+    assert_bitwise(host(net), before)
+
+
 # --- damaged checkpoints ------------------------------------------------------------------------------
 
 
@@ -425,15 +448,27 @@ def _edited_meta(edit):
     return change
 
 
+def _edited_meta_text(edit):
+    """``meta`` rewritten by ``edit(text)``: JSON that ``json.dumps`` would not write (NaN, Infinity)."""
+    def change(content):
+        content["meta"] = np.asarray(edit(str(content["meta"])))
+    return change
+
+
+def _history(key, values, dtype=None):
+    def change(content):
+        content[f"history_{key}"] = np.asarray(values, dtype=dtype)
+    return change
+
+
 DAMAGED = {
     "meta without fit": (_edited_meta(lambda m: m.pop("fit")), r"meta lacks 'fit'"),
     "negative epochs": (_edited_meta(lambda m: m.update(epochs_done=-1)), r"meta\['epochs_done'\] is -1"),
-    "history of other length": (_edited_meta(lambda m: m["history"]["loss"].append(1.0)),
-                                r"3 epoch losses in the history for 2 epochs done"),
+    "history of other length": (_history("loss", [1.0, 1.0, 1.0]),
+                                r"3 entries in history\['loss'\] for 2 epochs done"),
     "unknown history entry": (_edited_meta(lambda m: m["history"].update(epochs=3)),
                               r"history has unknown entries \['epochs'\]"),
-    "text in the losses": (_edited_meta(lambda m: m["history"]["loss"].__setitem__(0, "a")),
-                           r"history\['loss'\] is .* not a list of numbers"),
+    "text in the losses": (_history("loss", ["a", "b"]), r"history_loss is a <U1 array of shape \(2,\)"),
     "generator state": (_edited_meta(lambda m: m["rng"].update(bit_generator="MT19937")),
                         r"meta\['rng'\] is not a PCG64 state"),
     "schedule rate": (_edited_meta(lambda m: m["schedule"].update(lr=0)), r"schedule\['lr'\] is 0"),
@@ -449,8 +484,61 @@ DAMAGED = {
     "huge state count": (lambda c: c.update(n_state=np.asarray(10**9)), r"n_state is 1000000000, outside"),
     "missing state array": (lambda c: c.pop("state_3"), r"missing 'state_3'"),
     "some best weights": (lambda c: c.update(n_best=np.asarray(1)), r"n_best is 1"),
-    "newer version": (lambda c: c.update(checkpoint_version=np.asarray(2)), r"checkpoint version 2 is not"),
+    "newer version": (lambda c: c.update(checkpoint_version=np.asarray(3)), r"checkpoint version 3 is not"),
     "no meta": (lambda c: c.pop("meta"), r"missing 'meta'"),
+    # the history against the epochs done (finding 3)
+    "no learning rates beside the losses": (_history("lr", []), r"0 entries in history\['lr'\] for 2 epochs"),
+    "validation losses of other length": (_history("val_loss", [0.5]),
+                                          r"1 entries in history\['val_loss'\] for 2 epochs done "
+                                          r"\(expected 2\)"),
+    "error counts without stop_on_zero_errors": (_history("errors", [3, 2], "int64"),
+                                                 r"2 entries in history\['errors'\] .* \(expected 0\)"),
+    "negative error count": (_history("errors", [3, -2], "int64"),
+                             r"history\['errors'\] is .* not a list of counts"),
+    "history in meta as well": (_edited_meta(lambda m: m["history"].update(loss=[1.0, 1.0])),
+                                r"meta\['history'\] holds 'loss', which a version 2 checkpoint keeps in"),
+    # non-finite JSON numbers, which Python's reader accepts
+    "schedule rate Infinity": (_edited_meta_text(lambda t: t.replace('"lr": 0.1', '"lr": Infinity')),
+                               r"meta holds a non-finite number: Infinity is not a JSON number"),
+    "best loss NaN": (_edited_meta(lambda m: m.update(best_loss=float("nan"))),
+                      r"meta holds a non-finite number: NaN"),
+    "schedule rate overflowing": (_edited_meta_text(lambda t: t.replace('"lr": 0.1', '"lr": 1e400')),
+                                  r"the number 1e400 is not finite"),
+    # the schedule, the counters and the best weights against the run (finding 3)
+    "schedule rate 1e300": (_edited_meta(lambda m: m["schedule"].update(lr=1e300)),
+                            r"the constant schedule's state .*'lr': 1e\+300.* is not the .*'lr': 0\.1.* it "
+                            r"reaches from lr=0\.1 in 2 epochs of 24 samples"),
+    "schedule bad epochs": (_edited_meta(lambda m: m["schedule"].update(bad_epochs=4)),
+                            r"the constant schedule's state"),
+    "fractional samples": (_edited_meta(lambda m: m.update(samples_seen=47.5)),
+                           r"meta\['samples_seen'\] is 47\.5, not a count of samples"),
+    "samples seen": (_edited_meta(lambda m: m.update(samples_seen=47)),
+                     r"47 samples seen in 2 epochs of 24 samples"),
+    "best loss not the history's": (_edited_meta(lambda m: m.update(best_loss=0.001)),
+                                    r"best validation loss 0\.001 at epoch 1 is not the history's"),
+    "best epoch beyond the epochs": (_edited_meta(lambda m: m["history"].update(best_epoch=3)),
+                                     r"history\['best_epoch'\] is 3, not an epoch number in \[1, 2\]"),
+    "best loss without best weights": (lambda c: [c.update(n_best=np.asarray(0))]
+                                       + [c.pop(f"best_{i}") for i in range(4)],
+                                       r"and 0 best weight arrays do not belong together"),
+    "unknown stop reason": (_edited_meta(lambda m: m["history"].update(stop_reason="sideways")),
+                            r"history\['stop_reason'\] is 'sideways', not one of"),
+    "generator state of a float": (_edited_meta(lambda m: m["rng"]["state"].update(state=0.5)),
+                                   r"meta\['rng'\] is not a PCG64 state"),
+    "generator flag true": (_edited_meta(lambda m: m["rng"].update(has_uint32=True)),
+                            r"meta\['rng'\] is not a PCG64 state \(it reads back as"),
+    "a rate in the history": (_history("lr", [0.1, 0.2]),
+                              r"history\['lr'\]\[1\] is 0\.2; the constant schedule gives 0\.1"),
+    "NaN loss in the history": (_history("loss", [np.nan, 1.0]), r"history\['loss'\] holds NaN"),
+    "negative loss in the history": (_history("val_loss", [0.5, -1.0]),
+                                     r"history\['val_loss'\] holds negative losses"),
+    "an accuracy above 1": (_history("val_score", [0.5, 1.5]),
+                            r"history\['val_score'\] holds values no accuracy takes"),
+    # members the format does not know (finding 5)
+    "unknown member": (lambda c: c.update(extra=np.zeros(3)),
+                       r"members a version 2 checkpoint does not have: \['extra'\]"),
+    "state array beyond its count": (lambda c: c.update(state_4=np.zeros(3)),
+                                     r"does not have: \['state_4'\]"),
 }
 
 
@@ -619,3 +707,332 @@ def test_the_last_epoch_is_checkpointed_and_a_resumed_run_drops_the_old_stop_rea
     with np.load(path) as f:
         meta = json.loads(str(f["meta"]))
     assert meta["epochs_done"] == 5 and meta["history"]["stop_reason"] == ""
+
+
+# --- checkpoints of version 1 (files written before the history moved into arrays) -----------------
+
+
+def _version1():
+    """tests/data/make_version1_files.py, the script that wrote the version-1 files there."""
+    spec = importlib.util.spec_from_file_location("make_version1_files", DATA / "make_version1_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DATA = Path(__file__).parent / "data"
+V1 = _version1()
+
+
+@pytest.mark.parametrize("name", ["checkpoint_adam_v1.npz", "checkpoint_sgd_v1.npz"])
+def test_a_version_1_checkpoint_still_resumes_to_the_uninterrupted_run(backend, name):
+    # the reference: the whole run, trained now; the file: the same run stopped early by an earlier
+    # version. Resumed, it ends with the whole run's weights, history and rates.
+    X, y, _, _ = V1.version1_data()
+    whole, kwargs, stopped = V1.version1_runs()[name]
+    with np.load(DATA / name) as f:
+        assert int(f["checkpoint_version"]) == 1 and "history_loss" not in f.files
+        assert json.loads(str(f["meta"]))["epochs_done"] == stopped
+    whole_history = whole.fit(X, y, **kwargs)
+    resumed = xb.MLP(**{k: v for k, v in _mlp_args(whole).items()}, backend=backend, seed=99)
+    history = resumed.fit(X, y, resume=DATA / name, **kwargs)
+    if backend == "numpy":
+        assert_bitwise(host(resumed), host(whole))
+    else:
+        for a, e in zip(host(resumed), host(whole)):
+            np.testing.assert_allclose(a, e, rtol=1e-9, atol=1e-12)
+    assert history.epochs == whole_history.epochs and history.stop_reason == whole_history.stop_reason
+    assert history.errors == whole_history.errors and len(history.val_loss) == len(whole_history.val_loss)
+    np.testing.assert_allclose(history.lr, whole_history.lr, rtol=1e-12)
+
+
+def _mlp_args(net):
+    config = net.config()
+    return {"sizes": config["sizes"], "hidden": config["hidden"], "output": config["output"],
+            "dtype": config["dtype"]}
+
+
+def _v1_edited(tmp_path, name, edit=None, edit_text=None):
+    """The version-1 checkpoint ``name`` with its meta changed by ``edit(meta)`` or ``edit_text(text)``."""
+    with np.load(DATA / name) as f:
+        content = {k: f[k] for k in f.files}
+    text = str(content["meta"])
+    if edit is not None:
+        meta = json.loads(text)
+        edit(meta)
+        text = json.dumps(meta)  # as version 1 wrote it: NaN and Infinity allowed
+    if edit_text is not None:
+        text = edit_text(text)
+    content["meta"] = np.asarray(text)
+    path = tmp_path / name
+    np.savez(path, **content)
+    return path
+
+
+def _adam_t(value):
+    return lambda m: m["state_layout"].__setitem__(-1, value)
+
+
+# the damaged checkpoints found accepted (or changing the weights before failing) in the earlier layout
+V1_DAMAGED = {
+    "no learning rates beside the losses": ("checkpoint_adam_v1.npz", lambda m: m["history"].update(lr=[]),
+                                            r"0 entries in history\['lr'\] for 5 epochs done"),
+    "validation losses of other length": ("checkpoint_adam_v1.npz",
+                                          lambda m: m["history"]["val_loss"].pop(),
+                                          r"4 entries in history\['val_loss'\] for 5 epochs done"),
+    "error counts of other length": ("checkpoint_sgd_v1.npz", lambda m: m["history"]["errors"].pop(),
+                                     r"3 entries in history\['errors'\] for 4 epochs done"),
+    "error counts without validation counts' partner": (
+        "checkpoint_adam_v1.npz", lambda m: m["history"].update(errors=[1, 2]),
+        r"2 entries in history\['errors'\] for 5 epochs done \(expected 0 or 5\)"),
+    "schedule rate Infinity": ("checkpoint_adam_v1.npz", lambda m: m["schedule"].update(lr=math.inf),
+                               r"schedule\['lr'\] is inf, not a positive finite number"),
+    "schedule rate 1e300": ("checkpoint_sgd_v1.npz", lambda m: m["schedule"].update(lr=1e300),
+                            r"the invscaling schedule's state .* is not the .* it reaches from lr=0\.2"),
+    "Adam step count NaN": ("checkpoint_adam_v1.npz", _adam_t(math.nan), r"state_layout"),
+    "Adam step count -1": ("checkpoint_adam_v1.npz", _adam_t(-1),
+                           r"Adam's step count is -1, but 5 epochs of 4 steps make 20"),
+    "Adam step count 0.5": ("checkpoint_adam_v1.npz", _adam_t(0.5), r"Adam's step count is 0\.5"),
+    "Adam step count Infinity": ("checkpoint_adam_v1.npz", _adam_t(math.inf), r"state_layout"),
+    "Adam step count 3": ("checkpoint_adam_v1.npz", _adam_t(3), r"Adam's step count is 3, but"),
+    "NaN best loss": ("checkpoint_adam_v1.npz", lambda m: m.update(best_loss=math.nan), r"best_loss"),
+    "adaptive schedule's best": ("checkpoint_adam_v1.npz", lambda m: m["schedule"].update(best=0.1),
+                                 r"the adaptive schedule's state"),
+    "more errors than samples": ("checkpoint_sgd_v1.npz", lambda m: m["history"]["errors"].__setitem__(0, 50),
+                                 r"history\['errors'\] counts more than the 20 samples"),
+    "stopped on zero errors with errors": ("checkpoint_sgd_v1.npz",
+                                           lambda m: m["history"].update(stop_reason="zero_errors"),
+                                           r"the run stopped on zero errors, but its last epoch had errors"),
+    "a rate of another schedule": ("checkpoint_sgd_v1.npz", lambda m: m["history"]["lr"].__setitem__(2, 0.2),
+                                   r"history\['lr'\]\[2\] is 0\.2; the invscaling schedule gives 0\.0312"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(V1_DAMAGED))
+def test_a_damaged_version_1_checkpoint_is_refused_before_anything_changes(backend, tmp_path, case):
+    name, edit, match = V1_DAMAGED[case]
+    path = _v1_edited(tmp_path, name, edit)
+    X, y, _, _ = V1.version1_data()
+    template, kwargs, _ = V1.version1_runs()[name]
+    net = xb.MLP(**_mlp_args(template), backend=backend, seed=5)
+    before, rng_state = host(net), net.rng.bit_generator.state
+    with pytest.raises(xb.ModelFileError, match=match) as info:
+        net.fit(X, y, resume=path, **kwargs)
+    assert "damaged checkpoint" in str(info.value) and str(path) in str(info.value)
+    assert_bitwise(host(net), before)
+    assert net.rng.bit_generator.state == rng_state
+
+
+@pytest.mark.parametrize(("t", "match"), [("NaN", r"non-finite number: NaN"),
+                                          ("Infinity", r"non-finite number: Infinity"),
+                                          ("-1", r"Adam's step count is -1, but 2 epochs of 3 steps make 6"),
+                                          ("0.5", r"Adam's step count is 0\.5"),
+                                          ("5", r"Adam's step count is 5, but")])
+def test_adams_step_count_is_checked_against_the_steps_done(tmp_path, t, match):
+    X, y = data()
+    path = tmp_path / "c.npz"
+    kwargs = dict(lr=0.01, batch_size=8, optimizer="adam")
+    net64().fit(X, y, epochs=2, checkpoint=path, **kwargs)
+    with np.load(path) as f:
+        content = {k: f[k] for k in f.files}
+    meta = json.loads(str(content["meta"]))
+    assert meta["state_layout"][-1] == 6  # 2 epochs of 24 rows in batches of 8
+    nulls = "null, " * 8
+    text = str(content["meta"]).replace(f'"state_layout": [{nulls}6]', f'"state_layout": [{nulls}{t}]')
+    content["meta"] = np.asarray(text)
+    np.savez(path, **content)
+    net = net64(seed=5)
+    before = host(net)
+    with pytest.raises(xb.ModelFileError, match=match):
+        net.fit(X, y, epochs=4, resume=path, **kwargs)
+    assert_bitwise(host(net), before)
+
+
+def test_a_long_history_is_written_as_arrays_and_read_back(tmp_path):
+    # 200 000 epochs of history: as JSON text (the earlier layout) over the 2**24 characters resume
+    # reads; as arrays, a few megabytes that resume reads. Written by the checkpoint writer fit uses,
+    # with the state of a run of that length (2 samples an epoch, constant rate).
+    from xpbackprop import checkpoint
+
+    X, y = data(n=2)
+    net = net64()
+    epochs = 200_000
+    history = xb.History(loss=list(np.linspace(1.0, 0.5, epochs)), lr=[0.1] * epochs,
+                         val_loss=list(np.linspace(1.0, 2.0, epochs)), val_score=[0.5] * epochs, best_epoch=1)
+    trainer = xb.Trainer(net, lr=0.1)
+    schedule = xb.optimizers.Schedule("constant", 0.1)
+    fit_args = {"batch_size": None, "shuffle": True, "seed": None, "optimizer": trainer.optimizer.config(),
+                "schedule": "constant", "n": 2, "lr": 0.1, "weight_decay": 0.0, "validation": True,
+                "stop_on_zero_errors": False}
+    path = tmp_path / "long.npz"
+    checkpoint.write(path, net, trainer, schedule, net.rng, history, (1.0, net.parameters), epochs,
+                     2 * epochs, fit_args)
+    assert path.stat().st_size < 5 * 8 * epochs + 2**16
+    resumed = net64(seed=1)
+    result = resumed.fit(X, y, epochs=epochs + 1, lr=0.1, resume=path, validation_data=data(n=2, seed=1))
+    assert result.epochs == epochs + 1
+    assert result.loss[:epochs] == history.loss and result.val_loss[:epochs] == history.val_loss
+
+
+# --- paths that cannot be written (finding 4) --------------------------------------------------------
+
+
+def _trained_alone(epochs, **kwargs):
+    """The parameters of the same run without a checkpoint: what a failed write must keep."""
+    X, y = data()
+    net = net64()
+    net.fit(X, y, epochs=epochs, **kwargs)
+    return host(net)
+
+
+@pytest.mark.parametrize("where", ["/proc/xpbackprop-checkpoint.npz", "/sys/xpbackprop-checkpoint.npz"])
+def test_a_checkpoint_where_even_root_cannot_write_is_refused_before_training(where):
+    if not os.path.isdir(os.path.dirname(where)):
+        pytest.skip(f"{os.path.dirname(where)} does not exist on this system")
+    X, y = data()
+    net = net64()
+    before = host(net)
+    with pytest.raises(OSError) as info:
+        net.fit(X, y, epochs=3, lr=0.1, checkpoint=where)
+    assert where in str(info.value)
+    assert_bitwise(host(net), before)
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+def test_an_injected_error_creating_the_file_is_raised_before_training(tmp_path, monkeypatch, code):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    X, y = data()
+    net = net64()
+    before = host(net)
+    path = tmp_path / "c.npz"
+    with pytest.raises(OSError) as info:
+        net.fit(X, y, epochs=3, lr=0.1, checkpoint=path)
+    assert info.value.errno == code and str(path) in str(info.value)
+    assert os.strerror(code) in str(info.value)
+    assert_bitwise(host(net), before)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_full_disk_found_by_the_probe_is_raised_before_training(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    X, y = data()
+    net = net64()
+    before = host(net)
+    with pytest.raises(OSError, match=r"No space left on device") as info:
+        net.fit(X, y, epochs=3, lr=0.1, checkpoint=tmp_path / "c.npz")
+    assert info.value.errno == errno.ENOSPC and str(tmp_path / "c.npz") in str(info.value)
+    assert_bitwise(host(net), before)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("fail_at", [1, 3])
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_write_that_fails_later_names_the_path_and_loses_nothing(tmp_path, monkeypatch, fail_at, code):
+    # the disk fills up after the probe: the write of epoch `fail_at` fails
+    real_savez, calls = np.savez, []
+
+    def savez(file, *args, **kwds):
+        calls.append(1)
+        if len(calls) == fail_at:
+            file.write(b"PK\x03\x04 part of a checkpoint")
+            raise OSError(code, os.strerror(code))
+        return real_savez(file, *args, **kwds)
+
+    monkeypatch.setattr(np, "savez", savez)
+    X, y = data()
+    path = tmp_path / "c.npz"
+    net = net64()
+    with pytest.raises(OSError) as info:
+        net.fit(X, y, epochs=5, lr=0.1, batch_size=8, checkpoint=path)
+    error = info.value
+    assert error.errno == code and str(path) in str(error) and os.strerror(code) in str(error)
+    # nothing lost: the trained weights stay, the history rides on the error
+    assert_bitwise(host(net), _trained_alone(fail_at, lr=0.1, batch_size=8))
+    reference = net64()
+    expected = reference.fit(X, y, epochs=fail_at, lr=0.1, batch_size=8)
+    assert error.history.loss == expected.loss and error.history.epochs == fail_at
+    assert error.history.stop_reason == "write_failed"
+    # the checkpoint before the failure stays whole; no temporary file is left
+    assert sorted(os.listdir(tmp_path)) == (["c.npz"] if fail_at > 1 else [])
+
+
+# --- files that are not regular, temporary files of killed writers (finding 7) -------------------------
+
+
+def _run_python(code, timeout=60):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                          cwd=Path(__file__).parent)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+@pytest.mark.parametrize("call", ["xb.load(p)", "xb.saved_classes(p)",
+                                  "xb.MLP([3, 5, 3]).fit([[0.0, 0, 0]], [0], resume=p)"])
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, call):
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    code = (f"import xpbackprop as xb\np = {str(fifo)!r}\ntry:\n    {call}\n"
+            "except xb.ModelFileError as e:\n    print('refused:', e)\n")
+    try:
+        result = _run_python(code, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{call} on a named pipe was still waiting after 60 s")
+    assert result.returncode == 0, result.stderr
+    assert f"refused: {fifo}: a named pipe, not a" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this system")
+def test_a_device_is_refused_before_it_is_read():
+    with pytest.raises(xb.ModelFileError, match=r"/dev/zero: a character device, not a model file"):
+        xb.load("/dev/zero")
+
+
+WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from xpbackprop.atomic import write_atomically
+def slow(f):
+    f.write(b"partial")
+    f.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+write_atomically({target!r}, slow)
+"""
+
+
+def _start_writer(target):
+    """A process writing ``target``, stopped inside its write (its temporary file exists)."""
+    code = WRITER.format(root=str(Path(__file__).parent.parent), target=str(target))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def test_temporary_files_of_killed_saves_are_removed_and_a_live_writers_are_not(tmp_path):
+    target = tmp_path / "m.npz"
+    writers = [_start_writer(target) for _ in range(4)]  # each keeps the others' files: they run
+    live = writers.pop()
+    for proc in writers:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    try:
+        leftovers = sorted(p.name for p in tmp_path.iterdir())
+        assert len(leftovers) == 4  # three killed writers' and the live one's, none of them the file
+        assert all(name.startswith(".m.npz.xpbackprop-") for name in leftovers)
+        xb.save(net64(), target)
+        after = sorted(p.name for p in tmp_path.iterdir())
+        # the killed writers' files are gone; the live writer's (its pid in the name) is kept
+        assert after == sorted(["m.npz", *(n for n in leftovers if f"-{live.pid}-" in n)])
+        assert len(after) == 2
+    finally:
+        live.kill()
+        live.wait()
+        live.stdout.close()
+    xb.save(net64(), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

@@ -9,7 +9,9 @@ run once.
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +92,20 @@ class Env:
 
             return torch.empty(np.shape(host), device="meta")
         pytest.skip(f"{self.backend} offers no second device here")
+
+    def huge(self) -> Any:
+        """A network of 10**12 parameters on the backend: refused before anything is allocated where
+        its arrays would live in main memory."""
+        from xpbackprop.backend import on_host
+
+        if not on_host(self.xp):
+            pytest.skip(f"{self.backend} keeps arrays in device memory, which the constructor does not check")
+        return xb.MLP([2, 10**6, 10**6, 2], backend=self.backend)
+
+    def masked(self, host, where):
+        mask = np.zeros(np.shape(host), dtype=bool)
+        mask[where] = True
+        return np.ma.masked_array(host, mask=mask)
 
     @property
     def saved(self):
@@ -323,6 +339,36 @@ BACKEND_CASES = [
       r"X has 12 rows but Y has 3; they must match"),
     C("Trainer.step Y of another library", lambda e: xb.Trainer(e.reg).step(X, e.foreign(Y_REG)), T,
       lambda e: rf"Y is an array of {e.other}", "reg"),
+    # targets that are None, masked arrays, flags that are not booleans (finding 7)
+    C("fit Y is None", lambda e: e.clf.fit(X, None), T, r"^Y must be an array of numbers, got None$"),
+    C("fit Y is None for BCE", lambda e: e.bce.fit(X, None), T, r"^Y must be an array of numbers, got None$",
+      "bce"),
+    C("fit Y is None for regression", lambda e: e.reg.fit(X, None), T,
+      r"^Y must be an array of numbers, got None$", "reg"),
+    C("loss Y is None", lambda e: e.clf.loss(X, None), T, r"^Y must be an array of numbers, got None$"),
+    C("score Y is None", lambda e: e.reg.score(X, None), T, r"^Y must be an array of numbers, got None$",
+      "reg"),
+    C("fit Y_val is None", lambda e: e.clf.fit(X, y, validation_data=(X, None)), T,
+      r"^Y_val must be an array of numbers, got None$"),
+    C("fit masked X", lambda e: e.clf.fit(e.masked(X, (2, 1)), y), T,
+      r"X is a NumPy masked array \(1 of its 36 values masked\); xpbackprop does not apply masks"),
+    C("predict masked X", lambda e: e.clf.predict(e.masked(X, (slice(0, 3), 0))), T,
+      r"X is a NumPy masked array \(3 of its 36 values masked\)"),
+    C("fit masked Y", lambda e: e.reg.fit(X, e.masked(Y_REG, (0, 0))), T,
+      r"Y is a NumPy masked array \(1 of its 24 values masked\)", "reg"),
+    C("fit stop_on_zero_errors a string", lambda e: e.clf.fit(X, y, stop_on_zero_errors="x"), T,
+      r"stop_on_zero_errors must be True or False, got str 'x'"),
+    C("fit progress a string", lambda e: e.clf.fit(X, y, progress="x"), T,
+      r"progress must be True or False, got str 'x'"),
+    C("fit early_stopping a number", lambda e: e.clf.fit(X, y, early_stopping=2), T,
+      r"early_stopping must be True or False, got int 2"),
+    C("fit nesterov a string", lambda e: e.clf.fit(X, y, momentum=0.9, nesterov="yes"), T,
+      r"nesterov must be True or False, got str 'yes'"),
+    # a network too large for the machine's memory (finding 8): 2·10⁶ + 10⁶ + 10¹² + 10⁶ + 2·10⁶ + 2 values
+    C("MLP too large for main memory", lambda e: e.huge(), V,
+      r"the network's 1,000,006,000,002 parameters need 14\.6 TiB for parameters, gradients and optimizer "
+      r"state \(4 x 1,000,006,000,002 x 4 bytes\), more than the .* of this machine's physical memory; to "
+      r"build it anyway, set the environment variable XPBACKPROP_MEMORY_LIMIT"),
     # load's backend and device arguments
     C("load unknown backend", lambda e: xb.load(e.saved, backend="tensorflow"), V,
       r"unknown backend 'tensorflow'; valid backends are \['numpy', 'array_api_strict', 'torch'"),
@@ -349,6 +395,21 @@ CONSTRUCTOR_CASES = [
     C("MLP sizes not a list", lambda e: xb.MLP(3), T, r"sizes must be a list .* got int 3"),
     C("MLP unknown hidden activation", lambda e: xb.MLP([3, 4, 2], hidden="swish"), V,
       r"unknown activation 'swish'; valid names are \[.*'relu'.*'tanh'.*\]"),
+    C("MLP without hidden layers, unknown hidden activation", lambda e: xb.MLP([2, 3], hidden="swish"), V,
+      r"unknown activation 'swish'; valid names are \[.*'relu'.*'tanh'.*\]"),
+    # output and loss that do not belong together (finding 8)
+    C("MLP identity output with cross-entropy", lambda e: xb.MLP([4, 8, 3], output="identity",
+                                                                 loss="cross_entropy"), V,
+      r"loss 'cross_entropy' takes the logarithm of the output, which must lie in \(0, 1\), but the "
+      r"network's output activation is 'identity'; valid pairs: cross_entropy with softmax or sigmoid; "
+      r"bce with softmax or sigmoid; 'mse' with any output"),
+    C("MLP tanh output with BCE", lambda e: xb.MLP([4, 8, 1], output="tanh", loss="bce"), V,
+      r"loss 'bce' .* output activation is 'tanh'; valid pairs"),
+    C("MLP relu output with cross-entropy", lambda e: xb.MLP([4, 8, 3], output="relu"), V,
+      r"output activation is 'relu'; valid pairs"),
+    C("Sequential ending with Dense with cross-entropy",
+      lambda e: xb.Sequential([xb.Dense(3, 4), xb.Activation("tanh"), xb.Dense(4, 2)], loss="cross_entropy"),
+      V, r"output activation is 'identity'; valid pairs"),
     C("MLP hidden count", lambda e: xb.MLP([3, 4, 5, 2], hidden=["relu"]), V,
       r"hidden lists 1 activations but sizes \[3, 4, 5, 2\] has 2 hidden layers"),
     C("MLP output of a wrong type", lambda e: xb.MLP([3, 4, 2], output=3), T,
@@ -679,3 +740,65 @@ def test_half_precision_soft_labels_are_held_to_their_own_rounding(backend):
     with pytest.raises(ValueError, match=r"must each sum to 1"):
         net.loss(X, soft16.astype(np.float32))
     assert valuechecks.row_sum_tolerance(10, float(np.finfo(np.float16).eps)) == 10 * 8 * 2.0**-10
+
+
+# --- np.matrix, the memory limit, output and loss pairs ---------------------------------------------------
+
+
+def test_a_numpy_matrix_is_taken_as_the_2d_array_it_holds(backend):
+    # np.matrix failed with "shapes not aligned" (finding 7); its values are a plain 2-d array's
+    plain = xb.MLP([3, 5, 3], hidden="tanh", backend=backend, dtype="float64", seed=1)
+    as_matrix = xb.MLP([3, 5, 3], hidden="tanh", backend=backend, dtype="float64", seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # NumPy's notice on np.matrix itself
+        M, Y = np.matrix(X), np.matrix(np.eye(3)[y])
+    plain.fit(X, y, epochs=3, lr=0.1)
+    as_matrix.fit(M, Y, epochs=3, lr=0.1)
+    for a, b in zip(as_matrix.parameters, plain.parameters):
+        np.testing.assert_array_equal(xb.to_numpy(a), xb.to_numpy(b))
+    np.testing.assert_array_equal(xb.to_numpy(as_matrix.predict(M)), xb.to_numpy(plain.predict(X)))
+    assert as_matrix.score(M, y) == plain.score(X, y)
+
+
+def test_the_memory_limit_follows_the_environment_variable(monkeypatch):
+    # MLP([10, 10, 2]): 10·10 + 10 + 10·2 + 2 = 132 parameters; 4 arrays of them in float32: 2112 bytes
+    monkeypatch.setenv("XPBACKPROP_MEMORY_LIMIT", "2111")
+    with pytest.raises(ValueError, match=r"132 parameters need 2\.1 KiB .* more than the 2\.1 KiB of "
+                                         r"XPBACKPROP_MEMORY_LIMIT=2111"):
+        xb.MLP([10, 10, 2])
+    monkeypatch.setenv("XPBACKPROP_MEMORY_LIMIT", "2112")
+    assert xb.MLP([10, 10, 2]).n_parameters == 132
+    with pytest.raises(ValueError, match=r"4224 bytes|4\.1 KiB"):
+        xb.MLP([10, 10, 2], dtype="float64")  # 8 bytes a value
+    monkeypatch.setenv("XPBACKPROP_MEMORY_LIMIT", "off")
+    assert xb.MLP([10, 10, 2], dtype="float64").n_parameters == 132
+    monkeypatch.setenv("XPBACKPROP_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match=r"XPBACKPROP_MEMORY_LIMIT must be a positive number of bytes or "
+                                         r"'off', got 'lots'"):
+        xb.MLP([10, 10, 2])
+
+
+@pytest.mark.skipif(not hasattr(os, "sysconf"), reason="the physical memory is read with os.sysconf")
+def test_the_default_limit_is_the_physical_memory(monkeypatch):
+    monkeypatch.delenv("XPBACKPROP_MEMORY_LIMIT", raising=False)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    # the largest float32 network within it is built in name only (refused or not, nothing allocated)
+    n_out = physical // (4 * 4 * 2001) + 1  # a [2000, n_out] network just over the limit
+    with pytest.raises(ValueError, match=r"of this machine's physical memory") as info:
+        xb.MLP([2000, int(n_out)], output="sigmoid", loss="bce")
+    assert f"{(2000 * n_out + n_out):,} parameters" in str(info.value)
+
+
+@pytest.mark.parametrize(("output", "loss"), [("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"),
+                                              ("sigmoid", "bce"), ("softmax", "bce"), ("identity", "mse"),
+                                              ("tanh", "mse"), ("relu", "mse"), ("sigmoid", "mse")])
+def test_the_valid_output_and_loss_pairs_are_accepted(backend, output, loss):
+    net = xb.MLP([3, 4, 3], hidden="tanh", output=output, loss=loss, backend=backend, dtype="float64")
+    assert net.output_activation == output and net.loss_fn.name == loss
+
+
+def test_a_flatten_after_the_output_activation_keeps_its_range():
+    net = xb.Sequential([xb.Conv1D(1, 2, 2), xb.Activation("sigmoid"), xb.Flatten()], loss="bce")
+    assert net.loss_fn.name == "bce"
+    with pytest.raises(ValueError, match=r"output activation is 'identity'"):
+        xb.Sequential([xb.Conv1D(1, 2, 2), xb.Flatten()], loss="bce")

@@ -6,7 +6,7 @@ from .gradcheck import check_gradients
 from .history import DivergenceError, DivergenceWarning, History, TrainingInterrupted
 from .io import ModelFileError, load, save, saved_classes
 from .layers import Activation, Conv1D, Dense, Dropout, Flatten, Layer
-from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss
+from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss, Poisson
 from .metrics import accuracy, r2_score
 from .network import MLP, Sequential
 from .optimizers import SGD, Adam, Optimizer
@@ -38,6 +38,7 @@ __all__ = [
     "Loss",
     "ModelFileError",
     "Optimizer",
+    "Poisson",
     "Sequential",
     "Trainer",
     "TrainingInterrupted",

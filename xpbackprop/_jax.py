@@ -31,9 +31,9 @@ def _store(layers: list[Any], flat: list[Any]) -> None:
 
 
 def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
-    """``f(X, Y, multiplier, masks)`` -> ``(J, gradients of multiplier·J, A_L)``: ``engine`` over ``net``'s
-    layers and loss, compiled. Compiled again only when the network's layers or loss change
-    (or for a new batch shape, as JAX does)."""
+    """``f(X, Y, multiplier, weights=None, masks=None)`` -> ``(J, gradients of multiplier·J, A_L)``:
+    ``engine`` over ``net``'s layers and loss, compiled. Compiled again only when the network's layers
+    or loss change (or for a new batch shape, as JAX does)."""
     structure = _structure(net)
     cached = _STEPS.get(net)
     if cached is not None and cached[0] is net.xp and cached[1] == structure:
@@ -42,13 +42,13 @@ def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callabl
 
     layers, loss, xp = list(net.layers), net.loss_fn, net.xp
 
-    def pure(params: list[Any], X: Any, Y: Any, multiplier: Any,
+    def pure(params: list[Any], X: Any, Y: Any, multiplier: Any, weights: Any,
              masks: list[Any] | None) -> tuple[Any, list[Any], Any]:
         saved = net.parameters
         _store(layers, params)  # the traced parameters, for the duration of the trace only
         try:
             # dropout masks are arguments: a new draw each step, no new trace
-            J, grads, A_L = engine(layers, loss, X, Y, xp=xp, masks=masks)
+            J, grads, A_L = engine(layers, loss, X, Y, xp=xp, weights=weights, masks=masks)
         finally:
             _store(layers, saved)
         # the multiplier (SGD's -η) is traced, so a new rate needs no new compilation
@@ -57,8 +57,8 @@ def compiled_loss_and_gradients(net: Any, engine: Callable[..., Any]) -> Callabl
     compiled = jax.jit(pure)
 
     def loss_and_gradients(X: Any, Y: Any, multiplier: float = 1.0,
-                           masks: list[Any] | None = None) -> tuple[Any, list[Any], Any]:
-        return compiled(net.parameters, X, Y, multiplier, masks)
+                           weights: Any = None, masks: list[Any] | None = None) -> tuple[Any, list[Any], Any]:
+        return compiled(net.parameters, X, Y, multiplier, weights, masks)
 
     _STEPS[net] = (net.xp, structure, loss_and_gradients)
     return loss_and_gradients

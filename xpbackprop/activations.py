@@ -99,6 +99,16 @@ def gelu_backward(dA, Z, A, /, *, xp):
     return dA * (0.5 * (1.0 + T) + 0.5 * Z * (1.0 - T * T) * _GELU_C * (1.0 + 0.134145 * Z2))
 
 
+def exp(Z, /, *, xp):
+    """A = exp(Z): the output of a log link (Poisson regression)."""
+    return xp.exp(Z)
+
+
+def exp_backward(dA, Z, A, /, *, xp):
+    """dZ = dA ⊙ A."""
+    return dA * A
+
+
 def softmax(Z, /, *, xp):
     """A = exp(Z - max Z) / Σ_k exp(Z - max Z), row by row.
 
@@ -125,6 +135,7 @@ ACTIVATIONS: dict[str, Pair] = {
     "leaky_relu": (leaky_relu, leaky_relu_backward),
     "softplus": (softplus, softplus_backward),
     "gelu": (gelu, gelu_backward),
+    "exp": (exp, exp_backward),
     "softmax": (softmax, softmax_backward),
 }
 
@@ -139,11 +150,12 @@ FORMULAS: dict[str, tuple[str, str]] = {
     "softplus": ("A = log(1 + exp(Z))", "dZ = dA ⊙ σ(Z)"),
     "gelu": ("A = ½ Z (1 + T),  T = tanh(√(2/π) (Z + 0.044715 Z³))",
              "dZ = dA ⊙ (½ (1 + T) + ½ Z (1 − T²) √(2/π) (1 + 3·0.044715 Z²))"),
+    "exp": ("A = exp(Z)", "dZ = dA ⊙ A"),
     "softmax": ("A = exp(Z) / Σ_k exp(Z_k)", "dZ = A ⊙ (dA − Σ_k dA_k A_k)"),
 }
 
 #: activations whose backward reads only the output A: their input Z need not be kept
-OUTPUT_DERIVATIVE = frozenset({"identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"})
+OUTPUT_DERIVATIVE = frozenset({"identity", "sigmoid", "tanh", "relu", "leaky_relu", "exp", "softmax"})
 
 #: other names users know the same functions by
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}

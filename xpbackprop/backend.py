@@ -29,6 +29,7 @@ __all__ = [
     "library_of",
     "mutable",
     "namespace",
+    "on_host",
     "resolve_dtype",
     "supports_float64",
     "to_backend",
@@ -309,6 +310,21 @@ def check_device(xp: ModuleType, device: Any, backend: str) -> None:
         ) from exc
     if not found:
         raise ValueError(f"device {device!r} is not a device of backend {backend!r}{listing}")
+
+
+def on_host(xp: ModuleType, device: Any = None) -> bool:
+    """Whether arrays of ``xp`` on ``device`` live in the machine's main memory: NumPy,
+    array-api-strict and Dask arrays, and those on a CPU device of PyTorch or JAX (the device is
+    asked: an array is made there)."""
+    name = _name_of_module(xp)
+    if name in ("numpy", "array_api_strict", "dask"):
+        return True
+    try:
+        where = device_of(xp.zeros((), device=device))
+    except Exception:
+        return False
+    kind = getattr(where, "type", None) or getattr(where, "platform", None) or where
+    return str(kind).lower() == "cpu"
 
 
 def supports_float64(xp: ModuleType, device: Any = None) -> bool:

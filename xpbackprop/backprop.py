@@ -73,15 +73,18 @@ def forward(layers: Sequence[Any], X: Any, /, *, xp: Any,
 
 
 def forward_loss(layers: Sequence[Any], loss: Any, X: Any, Y: Any, /, *,
-                 xp: Any, masks: Sequence[Any] | None = None) -> tuple[Any, Any, list[Any]]:
+                 xp: Any, weights: Any = None,
+                 masks: Sequence[Any] | None = None) -> tuple[Any, Any, list[Any]]:
     """``(A_L, J, caches)``. With the canonical output the activation and the loss are computed
-    together from the logits ``Z_L`` (log-sum-exp and softplus forms: finite for any logit)."""
+    together from the logits ``Z_L`` (log-sum-exp and softplus forms: finite for any logit).
+    ``weights``: per-sample weights ``(N,)`` of the loss (see :mod:`xpbackprop.losses`)."""
+    extra = {} if weights is None else {"weights": weights}  # a Loss of one's own may take none
     if fused(layers, loss) and isinstance(layers[-1], Activation):
         Z_L, caches = forward(layers[:-1], X, xp=xp, masks=masks)
-        A_L, J = loss.forward_value(Z_L, Y, xp=xp)
+        A_L, J = loss.forward_value(Z_L, Y, xp=xp, **extra)
         return A_L, J, caches
     A_L, caches = forward(layers, X, xp=xp, masks=masks)
-    return A_L, loss.value(A_L, Y, xp=xp), caches
+    return A_L, loss.value(A_L, Y, xp=xp, **extra), caches
 
 
 def backward(layers: Sequence[Any], caches: list[Any], dZ: Any, /, *, xp: Any, top: int) -> list[Any]:
@@ -100,22 +103,26 @@ def backward(layers: Sequence[Any], caches: list[Any], dZ: Any, /, *, xp: Any, t
 
 
 def loss_and_gradients(layers: Sequence[Any], loss: Any, X: Any, Y: Any, /, *, xp: Any,
-                       multiplier: float = 1.0,
+                       multiplier: float = 1.0, weights: Any = None,
                        masks: Sequence[Any] | None = None) -> tuple[Any, list[Any], Any]:
     """``(J, [c·dW1, c·db1, ...], A_L)``: the loss (a 0-d array) and the gradients of ``c J``.
 
     ``multiplier`` is ``c``: the gradient of ``c J`` is ``c ∇J``, and the backward pass is linear in
     the output delta, so ``c`` is applied once, to ``dZ_L`` (a Trainer passes ``-η`` for SGD, whose
     update then is ``θ + u`` with the steps ``u = -η g``; see :mod:`xpbackprop.optimizers`).
+    ``weights``: per-sample weights ``(N,)`` on the device; ``J`` is then ``Σ w_i l_i / Σ w_i``
+    (``Σ w_i l_i`` for a ``"sum"`` loss), and its gradients follow (the output delta's rows carry
+    ``w_i / Σ w``): integer weights give the loss and gradients of the repeated rows.
     ``masks``: the step's dropout masks (:func:`forward`); the backward pass reads them from the caches.
     """
-    A_L, J, caches = forward_loss(layers, loss, X, Y, xp=xp, masks=masks)
+    extra = {} if weights is None else {"weights": weights}
+    A_L, J, caches = forward_loss(layers, loss, X, Y, xp=xp, masks=masks, **extra)
     if fused(layers, loss):
         # dZ_L = c (A_L - Y)/m replaces the output activation's backward (if there is one)
-        d = loss.delta(A_L, Y, xp=xp, multiplier=multiplier)
+        d = loss.delta(A_L, Y, xp=xp, multiplier=multiplier, **extra)
         top = len(layers) - (1 if isinstance(layers[-1], Activation) else 0)
     else:
-        d = loss.backward(A_L, Y, xp=xp)
+        d = loss.backward(A_L, Y, xp=xp, **extra)
         d = d if multiplier == 1.0 else d * multiplier
         top = len(layers)
     return J, backward(layers, caches, d, xp=xp, top=top), A_L

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BUILTIN", "Table", "csv_header", "digits", "load_table", "spirals", "split", "xor"]
+__all__ = ["BUILTIN", "Table", "csv_header", "digits", "load_table", "number", "spirals", "split", "xor"]
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +107,8 @@ def csv_header(path: str | os.PathLike[str]) -> list[str] | None:
     return [name.strip() for name in rows[0]] if _has_header(rows) else None
 
 
-def _number(text: str) -> float | None:
+def number(text: str) -> float | None:
+    """The number a CSV field holds, or ``None`` where it holds none."""
     try:
         value = float(text)
     except ValueError:
@@ -158,7 +159,7 @@ def _has_header(rows: list[list[str]]) -> bool:
     column of both rows are data); an empty field is a missing value, not text."""
 
     def text_columns(row: list[str]) -> set[int]:
-        return {c for c, field in enumerate(row) if field.strip() and _number(field) is None}
+        return {c for c, field in enumerate(row) if field.strip() and number(field) is None}
 
     first_text = text_columns(rows[0])
     return bool(first_text) and (len(rows) == 1 or first_text != text_columns(rows[1]))
@@ -178,7 +179,7 @@ def _parse_body(path: Path, body: list[list[str]], lines: list[int], columns: li
             if c == label:
                 labels.append(field.strip())
                 continue
-            value = _number(field)
+            value = number(field)
             if value is None or not math.isfinite(value):
                 what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a finite number"
                 raise ValueError(f"{path}: line {lines[r]}, column {columns[c]!r}: {what}")
@@ -191,7 +192,7 @@ def _label_array(path: Path, labels: list[str], lines: list[int], name: str) -> 
     """The labels as float64 when every one is a finite number, else as strings (none may be empty)."""
     if any(not v for v in labels):
         raise ValueError(f"{path}: line {lines[labels.index('')]}, label column {name!r}: an empty field")
-    numbers = [_number(v) for v in labels]
+    numbers = [number(v) for v in labels]
     if all(v is not None and math.isfinite(v) for v in numbers):
         return np.asarray(numbers, dtype=np.float64)
     return np.asarray(labels, dtype=str)

@@ -42,7 +42,8 @@ class History:
     ``errors``: training samples misclassified during the epoch (with ``stop_on_zero_errors``).
     ``lr``: the learning rate of each epoch. ``stop_reason``: why training stopped
     (``"epochs"``, ``"goal"``, ``"zero_errors"``, ``"early_stopping"``, ``"callback"``,
-    ``"interrupted"``, ``"diverged"``). ``best_epoch``: the epoch of the best validation loss.
+    ``"interrupted"``, ``"diverged"``; ``"write_failed"`` in the ``history`` of the ``OSError`` of a
+    checkpoint that could not be written). ``best_epoch``: the epoch of the best validation loss.
     """
 
     loss: list[float] = field(default_factory=list)

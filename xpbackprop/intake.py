@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from . import adapters
 from . import backend as _backend
 from .backend import device_of
@@ -29,6 +31,7 @@ from .layers import fixed_output, shape_after
 from .valuechecks import ValueChecks, dtype_text, is_floating, is_label_vector, plural
 
 __all__ = [
+    "NO_TARGETS",
     "as_array",
     "cast",
     "check_samples",
@@ -91,6 +94,7 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
     if x is None:
         raise TypeError(f"{name} must be an array of numbers, got None")
     x = host_array(x, name=name)
+    x = _plain_numpy(x, name)
     lib = _backend.library_of(x)
     if lib == target:  # the network's own library: no conversion, only checks
         return _own_array(x, xp, name=name, target=target, expected_device=expected_device)
@@ -114,6 +118,22 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
     if not _is_numeric(converted.dtype, xp):
         raise TypeError(_dtype_message(name, converted.dtype))
     return converted
+
+
+def _plain_numpy(x: Any, name: str) -> Any:
+    """A NumPy masked array is refused (its mask would be ignored on some backends and break the
+    arithmetic on others); an ``np.matrix`` or other ``ndarray`` subclass becomes a plain array of
+    the same shape and values."""
+    if not isinstance(x, np.ndarray) or type(x) is np.ndarray:
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a NumPy masked array ({int(np.ma.count_masked(x))} of its {x.size} values "
+            f"masked); xpbackprop does not apply masks: fill the masked values "
+            f"({name}.filled(value)) or drop their rows ({name}[~{name}.mask.any(axis=1)]), and pass "
+            f"a plain array"
+        )
+    return np.asarray(x).view(np.ndarray)
 
 
 def _own_array(x: Any, xp: ModuleType, *, name: str, target: str,
@@ -226,9 +246,14 @@ def check_targets(Y: Any, loss: Any, n_out: int, n_rows: int, *, name: str = "Y"
 
 
 def _param_device(net: Any) -> Callable[[], Any]:
-    """The device the network's parameters are on (what ``device=None`` resolved to), asked only
-    when an input is an array of the network's own library."""
-    return lambda: device_of(net.parameters[0])
+    """The device the network's parameters are on (what ``device=None`` resolved to; for a network
+    still being built, where an array made there lands), asked only when an input is an array of
+    the network's own library."""
+    def where() -> Any:
+        first = net.parameters[0]
+        return device_of(first if first is not None else net.xp.zeros((), device=net.device))
+
+    return where
 
 
 def inputs(net: Any, X: Any, name: str = "X", checks: ValueChecks | None = None) -> Any:
@@ -307,14 +332,20 @@ def targets(net: Any, Y: Any, n_rows: int, name: str = "Y", x_name: str = "X",
     return encoded
 
 
-def checked(net: Any, X: Any, Y: Any = None, *, x_name: str = "X", y_name: str = "Y",
+#: ``checked``'s ``Y`` when there are no targets (``None`` is a bad target: a ``TypeError``)
+NO_TARGETS: Any = object()
+
+
+def checked(net: Any, X: Any, Y: Any = NO_TARGETS, *, x_name: str = "X", y_name: str = "Y",
             checks: ValueChecks | None = None) -> tuple[Any, Any]:
     """``(X, Y)`` converted and fully checked (one host read unless ``checks`` is given, in which
-    case the caller runs it); ``Y`` may be None."""
+    case the caller runs it); without ``Y`` (:data:`NO_TARGETS`) the second is ``None``."""
     own = checks is None
     checks = ValueChecks(net.xp) if own else checks
     X = inputs(net, X, x_name, checks)
-    if Y is not None:
+    if Y is NO_TARGETS:
+        Y = None
+    else:
         Y = targets(net, Y, X.shape[0], y_name, x_name, checks, sample_shape=tuple(X.shape[1:]))
     if own:
         checks.run()

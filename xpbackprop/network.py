@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from . import adapters, backprop, intake
 from . import backend as _backend
+from .architecture import check_dense_chain, check_memory, check_output_and_loss, count_parameters, mlp_layers
 from .checks import check_seed
 from .history import History
-from .init import host_rng, initial_parameters
-from .layers import Activation, Dense, Dropout, Layer, fixed_output, get_layer, shape_after
+from .init import host_rng, initial_parameters, skip_initial_parameters
+from .layers import Activation, Dropout, Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
 from .masks import dropout_rates
 from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
@@ -34,7 +34,16 @@ class Sequential:
     """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
 
     Parameters are initialised on the host from ``seed`` (see :mod:`xpbackprop.init`)
-    and moved to ``backend`` / ``device`` in ``dtype`` ("float32" or "float64").
+    and moved to ``backend`` / ``device`` in ``dtype`` ("float32" or "float64"). With
+    ``parameters`` (arrays in :attr:`parameters` order, ``W1, b1, W2, b2, ...``, checked as
+    :meth:`set_parameters` checks them) the network starts from those instead and no initial
+    weights are drawn; its generator is where drawing them would have left it.
+
+    The constructor refuses (``ValueError``, before allocating anything) a cross-entropy or
+    binary cross-entropy loss without an output in (0, 1) (softmax or sigmoid), and, on a
+    backend in main memory, a network whose parameters, gradients and optimizer state would
+    exceed the machine's physical memory (see :mod:`xpbackprop.architecture`: the environment
+    variable ``XPBACKPROP_MEMORY_LIMIT`` overrides it).
 
     Errors (here and in every method; see :mod:`xpbackprop.validation`): ``TypeError``
     for arguments of the wrong type (a non-layer in ``layers``, a complex or string
@@ -63,6 +72,7 @@ class Sequential:
         device: Any = None,
         dtype: str = "float32",
         seed: int | None = 0,
+        parameters: Sequence[Any] | None = None,
     ) -> None:
         if isinstance(layers, (Layer, str)) or not isinstance(layers, Sequence):
             raise TypeError(f"layers must be a list of xpbackprop layers, got {type(layers).__name__}")
@@ -74,17 +84,32 @@ class Sequential:
                 raise TypeError(f"layers[{i}] is {layer!r}, not an xpbackprop layer")
         if not any(layer.params for layer in layers):
             raise ValueError("a network needs at least one layer with parameters (Dense or Conv1D)")
-        _check_dense_chain(layers)
+        check_dense_chain(layers)
         check_seed("seed", seed)
         loss_fn = get_loss(loss)
+        check_output_and_loss(layers, loss_fn)
+        if parameters is not None and (isinstance(parameters, (str, bytes)) or hasattr(parameters, "shape")
+                                       or not isinstance(parameters, Sequence)):
+            raise TypeError(f"parameters must be a list of arrays W1, b1, W2, b2, ..., "
+                            f"got {type(parameters).__name__}")
         self._bind(backend, device, dtype)
+        check_memory(count_parameters(layers), 8 if self.dtype_name == "float64" else 4,
+                     host=_backend.on_host(self.xp, device))
         self.layers = layers
         self.loss_fn = loss_fn
         self.seed = seed
         #: the host generator: initial weights first, then every shuffled batch order
         self.rng = host_rng(seed)
-        host = initial_parameters(layers, self.rng)
-        self._assign([p for layer_params in host for p in layer_params.values()])
+        if parameters is None:
+            host = initial_parameters(layers, self.rng)
+            self._assign([p for layer_params in host for p in layer_params.values()])
+        else:
+            for layer in self.param_layers:  # parameters of another network these layers held
+                for name in layer.params:
+                    setattr(layer, name, None)
+            flat = list(parameters)
+            self.set_parameters(flat[0::2], flat[1::2])
+            skip_initial_parameters(layers, self.rng)
 
     # --- backend, dtype, parameters ------------------------------------------------
 
@@ -126,14 +151,7 @@ class Sequential:
     @property
     def n_parameters(self) -> int:
         """Number of scalar parameters."""
-        total = 0
-        for layer in self.param_layers:
-            for shape in layer.param_shapes().values():
-                size = 1
-                for s in shape:
-                    size *= s
-                total += size
-        return total
+        return count_parameters(self.layers)
 
     def _assign(self, flat: Sequence[Any]) -> None:
         """Set parameters from host or backend arrays in ``parameters`` order (shapes checked first)."""
@@ -403,8 +421,9 @@ class MLP(Sequential):
     ``hidden`` is one activation name for every hidden layer or a list with one
     name per hidden layer; ``output`` is the output activation. ``dropout``: a
     :class:`~xpbackprop.layers.Dropout` layer after each hidden layer's activation, one rate for
-    all or a list with one rate per hidden layer (0: none there). A saved MLP with dropout is
-    written, and loads, as the :class:`Sequential` of the same layers.
+    all or a list with one rate per hidden layer (0: none there); a saved MLP with dropout is
+    written, and loads, as the :class:`Sequential` of the same layers. The other arguments are
+    :class:`Sequential`'s.
     """
 
     def __init__(
@@ -418,39 +437,20 @@ class MLP(Sequential):
         device: Any = None,
         dtype: str = "float32",
         seed: int | None = 0,
+        parameters: Sequence[Any] | None = None,
         dropout: float | Sequence[float] = 0.0,
     ) -> None:
-        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
-            raise TypeError(
-                f"sizes must be a list of at least two positive integers [n0, ..., nL], "
-                f"got {type(sizes).__name__} {sizes!r}"
-            )
-        sizes = list(sizes)
-        if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in sizes):
-            raise TypeError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
-        if len(sizes) < 2 or any(n < 1 for n in sizes):
-            raise ValueError(f"sizes must be at least two positive integers [n0, ..., nL], got {sizes!r}")
-        sizes = [int(n) for n in sizes]
-        n_hidden = len(sizes) - 2
-        if not isinstance(hidden, str) and not isinstance(hidden, Sequence):
-            raise TypeError(
-                f"hidden must be an activation name or a list of names, "
-                f"got {type(hidden).__name__} {hidden!r}"
-            )
-        hidden_list = [hidden] * n_hidden if isinstance(hidden, str) else list(hidden)
-        if len(hidden_list) != n_hidden:
-            raise ValueError(
-                f"hidden lists {len(hidden_list)} activations but sizes {sizes} has {n_hidden} hidden layers"
-            )
-        rates = dropout_rates(dropout, n_hidden)
-        layers: list[Layer] = []
-        for n_in, n_out, act, rate in zip(sizes[:-1], sizes[1:], [*hidden_list, output], [*rates, 0.0]):
-            layers += [Dense(n_in, n_out), Activation(act)] + ([Dropout(rate)] if rate else [])
+        sizes, layers = mlp_layers(sizes, hidden, output)
+        rates = dropout_rates(dropout, len(sizes) - 2)
+        for k in reversed(range(len(rates))):  # after the k-th hidden activation, layers[2k + 1]
+            if rates[k]:
+                layers.insert(2 * k + 2, Dropout(rates[k]))
         self.sizes = sizes
         self.hidden = [layer.name for layer in layers[:-1] if isinstance(layer, Activation)]
         self.output = layers[-1].name
         self.dropout = rates
-        super().__init__(layers, loss, backend=backend, device=device, dtype=dtype, seed=seed)
+        super().__init__(layers, loss, backend=backend, device=device, dtype=dtype, seed=seed,
+                         parameters=parameters)
 
     def config(self) -> dict[str, Any]:
         if any(self.dropout):  # the layers themselves: what load rebuilds through get_layer
@@ -464,16 +464,3 @@ class MLP(Sequential):
             "dtype": self.dtype_name,
         }
 
-
-def _check_dense_chain(layers: Sequence[Layer]) -> None:
-    previous: Dense | None = None
-    for i, layer in enumerate(layers):
-        if isinstance(layer, Dense):
-            if previous is not None and previous.n_out != layer.n_in:
-                raise ValueError(
-                    f"layer {i} is Dense({layer.n_in}, {layer.n_out}) but the Dense layer before it "
-                    f"gives {previous.n_out} features"
-                )
-            previous = layer
-        elif layer.params:
-            previous = None

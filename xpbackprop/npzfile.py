@@ -1,13 +1,19 @@
 """Model files and checkpoints on disk: ``.npz`` files written whole or not at all, and read defensively.
 
-Writing: to a temporary name beside the target, flushed, then renamed over it
-(:func:`write_atomically`), so a reader sees the old file or the whole new one.
+Writing: to a temporary file beside the target, flushed, then renamed over it
+(:func:`xpbackprop.atomic.write_atomically`, re-exported here), so a reader sees the old file or
+the whole new one. The library writes its members uncompressed (``numpy.savez``).
 
-Reading never unpickles and is bounded: every member is a plain ``.npy`` array whose header is
-checked (type, shape, the member's size against what the file can hold) before anything is
-allocated; what damaged bytes make the zip, zlib or JSON readers raise becomes a
-:class:`ModelFileError` naming the file. :mod:`xpbackprop.io` (models) and
-:mod:`xpbackprop.checkpoint` (training checkpoints) read and write through this module.
+Reading never unpickles and is bounded by the file's own size: only regular files are opened (a
+named pipe or a device is refused before it is opened); every member is a plain ``.npy`` array
+whose header is checked (type, shape, the member's size against what the file can hold) before
+anything is allocated; and what the members read and the network built from them take
+(:meth:`Archive.charge`) may not exceed :data:`MEMORY_FACTOR` times the file's size plus
+:data:`MEMORY_SLACK` bytes, so a small file whose compressed members claim gigabytes is refused,
+not unpacked. What damaged bytes make the zip, zlib or JSON readers raise becomes a
+:class:`ModelFileError` naming the file; so does running out of memory on a file that passes.
+:mod:`xpbackprop.io` (models) and :mod:`xpbackprop.checkpoint` (training checkpoints) read and
+write through this module.
 """
 
 from __future__ import annotations
@@ -21,19 +27,24 @@ import re
 import reprlib
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
+from .atomic import check_target, prove_writable, write_atomically
+
 __all__ = [
     "FILE_ERRORS",
+    "MAX_CLASSES_CHARS",
     "MAX_CONFIG_CHARS",
+    "MEMORY_FACTOR",
+    "MEMORY_SLACK",
     "REPR",
+    "Archive",
     "ModelFileError",
     "check_config_header",
     "check_integer_header",
@@ -41,27 +52,29 @@ __all__ = [
     "check_param_values",
     "check_target",
     "check_text_header",
+    "check_text_length",
     "clip",
-    "member_names",
     "parse_config",
     "prove_writable",
-    "read_array",
     "reading",
     "write_atomically",
     "write_npz_atomically",
-    "zip_size",
 ]
 
 
 class ModelFileError(ValueError):
-    """A file that cannot be loaded as a network: not a saved model, damaged, too new, or inconsistent."""
+    """A file that cannot be loaded as a network: not a saved model, damaged, too new, inconsistent,
+    or too large for the memory its size allows."""
 
 
 # limits checked from the headers, before anything is allocated
 MAX_ELEMENTS = 2**31  # elements of one array
 MAX_CONFIG_CHARS = 2**20  # characters of the architecture's JSON text
+MAX_CLASSES_CHARS = 2**26  # characters of the class list's JSON text
 MAX_HEADER_BYTES = 10_000  # an .npy header (numpy's own limit)
-_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand further: a larger claimed size is a lie or a bomb
+#: what reading a file may take: this many times its size on disk, plus MEMORY_SLACK bytes
+MEMORY_FACTOR = 4
+MEMORY_SLACK = 2**20
 _READ_CHUNK = 2**24
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -75,100 +88,177 @@ FILE_ERRORS = (
     OSError, EOFError, ValueError, LookupError, TypeError, ArithmeticError, MemoryError, RuntimeError,
     AttributeError, SyntaxError, zipfile.BadZipFile, zlib.error, struct.error,
 )
+_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+
+def _not_regular(path: Path, mode: int, noun: str) -> Exception:
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, f"a directory, not a {noun}", str(path))
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    return ModelFileError(f"{path}: {kind}, not a {noun} (only regular files are read)")
 
 
 def reading(path: Path, read: Callable[[Any], Any], *, what: str = ".npz model file",
             noun: str = "model file", passing: tuple[type[Exception], ...] = ()) -> Any:
-    """``read(f)`` on the file ``path`` opened for reading (our own handle: closed whatever fails
-    inside). A directory is ``IsADirectoryError``; what damaged bytes make reading raise is a
-    :class:`ModelFileError` naming the file (``what`` it is not); ``passing`` exceptions go through."""
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"a directory, not a {noun}", str(path))
-    with open(path, "rb") as f:
+    """``read(f)`` on the regular file ``path`` opened for reading (our own handle: closed whatever
+    fails inside). A directory is ``IsADirectoryError``; a named pipe, device or socket a
+    :class:`ModelFileError`, refused before it is opened (and again after, should it have been
+    swapped in between: it is opened without waiting for a writer). What damaged bytes make
+    reading raise is a :class:`ModelFileError` naming the file (``what`` it is not); ``passing``
+    exceptions go through."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode, noun)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_regular(path, mode, noun)
+    with os.fdopen(fd, "rb") as f:
         try:
             return read(f)
         except (ModelFileError, *passing):
             raise
+        except MemoryError as exc:
+            raise ModelFileError(f"{path}: reading it ran out of memory: the file does not fit in the memory "
+                                 "this machine can give now") from exc
         except FILE_ERRORS as exc:
             raise ModelFileError(
                 f"{path}: not a readable {what} ({type(exc).__name__}: {clip(str(exc))})"
             ) from exc
 
 
-def zip_size(f: Any, path: Path, what: str, kind: str) -> int:
-    """The size of the open file ``f`` once its first bytes say zip (``ModelFileError`` for a
-    single ``.npy`` array or anything else); ``f`` is left at its start."""
-    start = f.read(len(_NPY_MAGIC))
-    if start.startswith(_NPY_MAGIC):
-        raise ModelFileError(f"{path}: a single .npy array, not {what}")
-    if not start.startswith(_ZIP_MAGICS):
-        raise ModelFileError(f"{path}: not a readable {kind} (no zip signature at the start)")
-    f.seek(0)
-    return os.fstat(f.fileno()).st_size
-
-
 def clip(message: str, limit: int = 500) -> str:
     return message if len(message) <= limit else message[:limit] + " ..."
 
 
-def member_names(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Key -> member name, as ``numpy.load`` finds them: ``key`` itself, else ``key.npy``."""
-    names = zf.namelist()
-    members = {name[: -len(".npy")]: name for name in names if name.endswith(".npy")}
-    members.update({name: name for name in names})
-    return members
+class Archive:
+    """An open ``.npz`` file, read within the memory its size allows.
+
+    ``keys``: its members' names (``name.npy`` as ``name``, as ``numpy.load`` names them); a name
+    twice is refused. :meth:`read` reads one member after checking its header; :meth:`charge`
+    counts what a member or the network built from the file will take against the budget,
+    ``MEMORY_FACTOR × size + MEMORY_SLACK``.
+    """
+
+    def __init__(self, f: Any, path: Path, *, what: str, kind: str) -> None:
+        start = f.read(len(_NPY_MAGIC))
+        if start.startswith(_NPY_MAGIC):
+            raise ModelFileError(f"{path}: a single .npy array, not {what}")
+        if not start.startswith(_ZIP_MAGICS):
+            raise ModelFileError(f"{path}: not a readable {kind} (no zip signature at the start)")
+        f.seek(0)
+        self.path = path
+        self.disk_size = os.fstat(f.fileno()).st_size
+        self.budget = MEMORY_FACTOR * self.disk_size + MEMORY_SLACK
+        self.spent = 0
+        self.zf = zipfile.ZipFile(f)
+        names = self.zf.namelist()
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ModelFileError(f"{path}: members named twice: {REPR.repr(twice)}")
+        self.members = {name[: -len(".npy")] if name.endswith(".npy") else name: name for name in names}
+        self.keys = set(self.members)
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zf.close()
+
+    def refuse_unknown(self, known: set[str], kind: str) -> None:
+        """:class:`ModelFileError` listing the members not in ``known`` (a damaged name, or
+        something the format does not know, is not silently skipped)."""
+        unknown = sorted(self.keys - known)
+        if unknown:
+            raise ModelFileError(f"{self.path}: members a {kind} does not have: {REPR.repr(unknown)}")
+
+    def declared(self, key: str) -> int:
+        """The size the member ``key`` claims, uncompressed (nothing read)."""
+        return self.zf.getinfo(self.members[key]).file_size
+
+    def charge(self, nbytes: int, what: str) -> None:
+        """Count ``nbytes`` of memory for ``what`` against the file's budget."""
+        if self.spent + nbytes > self.budget:
+            raise ModelFileError(
+                f"{self.path}: {what} would take {self.spent + nbytes} bytes of memory in all, more than "
+                f"{MEMORY_FACTOR} times the file's {self.disk_size} bytes (plus {MEMORY_SLACK}) that "
+                "reading it may take (xpbackprop writes its members uncompressed; compressed ones "
+                f"may shrink to 1/{MEMORY_FACTOR} at most)")
+        self.spent += nbytes
+
+    def read(self, key: str, check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
+        """The member ``key``, its header checked by ``check(dtype, shape)`` and against the
+        limits, the member's size and the budget before its data are read."""
+        path = self.path
+        if key not in self.members:
+            raise ModelFileError(f"{path}: missing {key!r}")
+        info = self.zf.getinfo(self.members[key])
+        fits = info.header_offset + info.compress_size <= self.disk_size
+        if info.compress_type == zipfile.ZIP_STORED:
+            fits = fits and info.compress_size == info.file_size
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            fits = fits and info.file_size <= MEMORY_FACTOR * info.compress_size + MEMORY_SLACK
+        else:
+            raise ModelFileError(f"{path}: {key} uses zip compression method {info.compress_type}, "
+                                 "which numpy never writes")
+        if not fits:
+            raise ModelFileError(f"{path}: {key} claims {info.file_size} bytes, more than the file holds "
+                                 f"({info.compress_size} bytes, compressed at most {MEMORY_FACTOR} times)")
+        self.charge(info.file_size, f"reading {key}")
+        with self.zf.open(info) as fp:
+            dtype, shape, fortran, data_size = _npy_header(fp, key, info.file_size, path)
+            check(dtype, shape)
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes != data_size:
+                raise ModelFileError(f"{path}: {key} of shape {shape} and dtype {dtype} needs {nbytes} bytes "
+                                     f"of data; the member holds {data_size}")
+            data = _read_data(fp, nbytes, key, path)
+        if nbytes == 0:
+            return np.zeros(shape, dtype=dtype)
+        return data.view(dtype).reshape(shape, order="F" if fortran else "C")
 
 
-def read_array(zf: zipfile.ZipFile, member: str, key: str, path: Path, disk_size: int,
-                check: Callable[[np.dtype, tuple[int, ...]], None]) -> np.ndarray:
-    """One ``.npy`` member, its header checked by ``check(dtype, shape)`` and against the
-    limits and the member's size before its data are read."""
-    info = zf.getinfo(member)
-    fits = info.header_offset + info.compress_size <= disk_size
-    if info.compress_type == zipfile.ZIP_STORED:
-        fits = fits and info.compress_size == info.file_size
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        fits = fits and info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 64
-    else:
-        raise ModelFileError(f"{path}: {key} uses zip compression method {info.compress_type}, "
-                             "which numpy never writes")
-    if not fits:
-        raise ModelFileError(f"{path}: {key} claims {info.file_size} bytes, more than the file holds")
-    with zf.open(info) as fp:
-        magic = fp.read(8)
-        if len(magic) < 8 or not magic.startswith(_NPY_MAGIC):
-            raise ModelFileError(f"{path}: {key} is not a .npy array")
-        version = (magic[6], magic[7])
-        if version not in ((1, 0), (2, 0), (3, 0)):
-            raise ModelFileError(f"{path}: {key} has an unknown .npy format version {version}")
-        size_bytes = 2 if version == (1, 0) else 4
-        header_size = int.from_bytes(fp.read(size_bytes), "little")
-        if header_size > MAX_HEADER_BYTES:
-            raise ModelFileError(f"{path}: {key} has a .npy header of {header_size} bytes")
-        raw = fp.read(header_size)
-        if len(raw) != header_size:
-            raise ModelFileError(f"{path}: {key} is truncated in its .npy header")
-        dtype, shape, fortran = parse_npy_header(raw.decode("utf-8" if version == (3, 0) else "latin1"),
-                                                  key, path)
-        count = math.prod(shape)
-        if count > MAX_ELEMENTS:
-            raise ModelFileError(f"{path}: {key} claims shape {shape}, more than 2**31 elements")
-        check(dtype, shape)
-        nbytes = count * dtype.itemsize
-        if nbytes != info.file_size - 8 - size_bytes - header_size:
-            raise ModelFileError(f"{path}: {key} of shape {shape} and dtype {dtype} needs {nbytes} bytes "
-                                 f"of data; the member holds {info.file_size - 8 - size_bytes - header_size}")
+def _npy_header(fp: Any, key: str, member_size: int, path: Path
+                ) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+    """``(dtype, shape, fortran_order, bytes of data after the header)`` of an ``.npy`` member."""
+    magic = fp.read(8)
+    if len(magic) < 8 or not magic.startswith(_NPY_MAGIC):
+        raise ModelFileError(f"{path}: {key} is not a .npy array")
+    version = (magic[6], magic[7])
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ModelFileError(f"{path}: {key} has an unknown .npy format version {version}")
+    size_bytes = 2 if version == (1, 0) else 4
+    header_size = int.from_bytes(fp.read(size_bytes), "little")
+    if header_size > MAX_HEADER_BYTES:
+        raise ModelFileError(f"{path}: {key} has a .npy header of {header_size} bytes")
+    raw = fp.read(header_size)
+    if len(raw) != header_size:
+        raise ModelFileError(f"{path}: {key} is truncated in its .npy header")
+    text = raw.decode("utf-8" if version == (3, 0) else "latin1")
+    dtype, shape, fortran = parse_npy_header(text, key, path)
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise ModelFileError(f"{path}: {key} claims shape {shape}, more than 2**31 elements")
+    return dtype, shape, fortran, member_size - 8 - size_bytes - header_size
+
+
+def _read_data(fp: Any, nbytes: int, key: str, path: Path) -> np.ndarray:
+    """``nbytes`` bytes of ``fp`` into a new array, in chunks (the last read reaches the member's end:
+    zipfile checks its CRC there)."""
+    try:
         data = np.empty(nbytes, dtype=np.uint8)
-        done = 0
-        while done < nbytes:  # the last read reaches the member's end: zipfile checks its CRC there
-            chunk = fp.read(min(_READ_CHUNK, nbytes - done))
-            if not chunk:
-                raise ModelFileError(f"{path}: {key} is truncated")
-            data[done : done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
-            done += len(chunk)
-    if count == 0 or dtype.itemsize == 0:
-        return np.zeros(shape, dtype=dtype)
-    return data.view(dtype).reshape(shape, order="F" if fortran else "C")
+    except MemoryError as exc:
+        raise ModelFileError(f"{path}: {key} needs {nbytes} bytes of memory, which this machine "
+                             "cannot give now") from exc
+    done = 0
+    while done < nbytes:
+        chunk = fp.read(min(_READ_CHUNK, nbytes - done))
+        if not chunk:
+            raise ModelFileError(f"{path}: {key} is truncated")
+        data[done : done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+        done += len(chunk)
+    return data
 
 
 def parse_npy_header(text: str, key: str, path: Path) -> tuple[np.dtype, tuple[int, ...], bool]:
@@ -202,15 +292,36 @@ def check_text_header(dtype: np.dtype, shape: tuple[int, ...], key: str, limit: 
                              f"of {limit}")
 
 
-def parse_config(text: np.ndarray, path: Path, key: str = "config") -> dict[str, Any]:
-    """The JSON object in the 0-d unicode array ``text`` (the member ``key``)."""
+class _NonFiniteError(ValueError):
+    """A JSON number that is not finite (``Infinity``, ``NaN``, ``1e400``)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteError(f"the number {clip(text, 40)} is not finite")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _NonFiniteError(f"{text} is not a JSON number")
+
+
+def parse_config(text: np.ndarray, path: Path, key: str = "config", *, nonfinite: bool = False
+                 ) -> dict[str, Any]:
+    """The JSON object in the 0-d unicode array ``text`` (the member ``key``). Standard JSON only:
+    ``Infinity``, ``NaN`` and numbers that overflow to infinity are refused (Python's reader
+    accepts them), unless ``nonfinite`` (then they are floats, for the caller to check)."""
     # code points past U+10FFFF would make an invalid Python str: check the raw numbers first
     order = text.dtype.byteorder if text.dtype.byteorder in "<>" else "="
     codes = np.frombuffer(text.tobytes(), dtype=np.dtype(f"{order}u4"))
     if codes.size and int(codes.max()) > 0x10FFFF:
         raise ModelFileError(f"{path}: {key} holds invalid unicode characters")
+    hooks = {} if nonfinite else {"parse_float": _finite_float, "parse_constant": _no_constant}
     try:
-        config = json.loads(str(text[()]))
+        config = json.loads(str(text[()]), **hooks)
+    except _NonFiniteError as exc:
+        raise ModelFileError(f"{path}: {key} holds a non-finite number: {exc}") from exc
     except (ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path}: {key} is not valid JSON ({type(exc).__name__}: {clip(str(exc))})"
                              ) from exc
@@ -244,94 +355,15 @@ def check_param_values(p: np.ndarray, target: np.dtype, key: str, path: Path) ->
                              "(it holds NaN, infinities or larger values)")
 
 
+def check_text_length(key: str, text: str, limit: int, what: str) -> None:
+    """``ValueError`` before writing a JSON text member that the reader would refuse: ``what`` it
+    holds is ``len(text)`` characters long, over ``limit``."""
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters of JSON, over the {limit} that a file's "
+                         f"{key!r} may hold; nothing was written")
+
+
 def write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` to a temporary file beside ``path``, then rename it over ``path``."""
+    """``np.savez`` (members uncompressed) to a temporary file beside ``path``, then rename it over
+    ``path``; an ``OSError`` names ``path``."""
     write_atomically(path, lambda f: np.savez(f, **arrays))
-
-
-
-def _new_file_mode(path: Path) -> int:
-    """The mode ``open(path, "w")`` would give: the existing file's, else 0o666 less the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process's umask: read from /proc on Linux (setting it to read it back, the only
-    portable way, would change it for every thread for a moment)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-def check_target(path: str | os.PathLike[str]) -> Path:
-    """The file that writing ``path`` replaces: ``path`` itself, or the file a symbolic link there
-    points to (so that the link stays a link). Raises ``OSError`` naming ``path`` where no file can
-    be written: ``path`` is a directory (``IsADirectoryError``) or its folder does not exist
-    (``FileNotFoundError``) or is not a folder (``NotADirectoryError``)."""
-    target = Path(os.path.realpath(path))
-    if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "a directory, not a file to write", str(path))
-    folder = target.parent
-    if not folder.exists():
-        raise FileNotFoundError(errno.ENOENT, f"cannot write here: no such directory {str(folder)!r}",
-                                str(path))
-    if not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, f"cannot write here: {str(folder)!r} is not a directory",
-                                 str(path))
-    return target
-
-
-def prove_writable(path: str | os.PathLike[str]) -> Path:
-    """Create and remove a file beside ``path`` (where :func:`write_atomically` will write), so that a
-    path that cannot be written is found before long work rather than after it. Returns the file that
-    writing ``path`` replaces (:func:`check_target`); raises ``OSError`` naming ``path`` otherwise
-    (a read-only file system, no permission, a full disk)."""
-    target = check_target(path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=target.parent)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot write in {str(target.parent)!r} ({exc.strerror})",
-                      str(path)) from exc
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
-    return target
-
-
-def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], None], *,
-                     suffix: str = ".tmp") -> Path:
-    """Call ``write(f)`` on a temporary file beside ``path``, flush it to disk and rename it over
-    ``path``: a reader sees the old file or the whole new one, never a part, and an error (or an
-    interrupt) leaves the old file as it was and no temporary file behind. The new file gets the
-    permissions a plain ``open`` would have given it (``mkstemp``'s own are owner-only).
-
-    A symbolic link at ``path`` stays: its target gets the new content (as with ``open``). A
-    target that cannot be written (see :func:`check_target`) raises before anything is written,
-    naming ``path``, not the temporary file."""
-    path = Path(path)
-    target = check_target(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    except OSError as exc:  # e.g. a folder without write permission: name the target, not the temporary
-        raise OSError(exc.errno, f"cannot create a file in {str(target.parent)!r} ({exc.strerror})",
-                      str(path)) from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _new_file_mode(target))
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -28,6 +28,7 @@ from . import fast
 from .checks import check_choice, check_integer, check_number
 
 __all__ = [
+    "EPS_PLACEMENTS",
     "OPTIMIZERS",
     "SCHEDULES",
     "SGD",
@@ -35,6 +36,7 @@ __all__ = [
     "Optimizer",
     "Schedule",
     "adam_step",
+    "adam_step_folded",
     "get_optimizer",
     "sgd_step",
     "with_weight_decay",
@@ -56,6 +58,18 @@ def adam_step(params, grads, m, v, /, *, xp, lr, c1, c2, beta1, beta2, eps):
     m = [beta1 * mi + (1.0 - beta1) * g for mi, g in zip(m, grads)]
     v = [beta2 * vi + (1.0 - beta2) * (g * g) for vi, g in zip(v, grads)]
     new = [p + (-lr) * (mi / c1) / (xp.sqrt(vi / c2) + eps) for p, mi, vi in zip(params, m, v)]
+    return new, m, v
+
+
+def adam_step_folded(params, grads, m, v, /, *, xp, lr_t, beta1, beta2, eps):
+    """m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ + (-η_t m)/(√v + ε);  η_t = η √(1-β2^t)/(1-β1^t).
+
+    The bias corrections folded into the rate, ε added to the uncorrected ``√v`` (Kingma & Ba's
+    "more efficient" order, and scikit-learn's): the same step as :func:`adam_step` up to where ε sits.
+    """
+    m = [beta1 * mi + (1.0 - beta1) * g for mi, g in zip(m, grads)]
+    v = [beta2 * vi + (1.0 - beta2) * (g * g) for vi, g in zip(v, grads)]
+    new = [p + ((-lr_t) * mi) / (xp.sqrt(vi) + eps) for p, mi, vi in zip(params, m, v)]
     return new, m, v
 
 
@@ -149,36 +163,58 @@ class Adam(Optimizer):
     """Adam with bias correction (Kingma & Ba 2015).
 
     ``m ← β1 m + (1-β1) g``,  ``v ← β2 v + (1-β2) g²``,
-    ``θ ← θ - η m̂ / (√v̂ + ε)`` with ``m̂ = m/(1-β1^t)``, ``v̂ = v/(1-β2^t)``.
+    ``θ ← θ - η m̂ / (√v̂ + ε)`` with ``m̂ = m/(1-β1^t)``, ``v̂ = v/(1-β2^t)`` (``eps_on="v_hat"``:
+    the paper's Algorithm 1, as PyTorch writes it), or ``θ ← θ - η_t m / (√v + ε)`` with
+    ``η_t = η √(1-β2^t)/(1-β1^t)`` (``eps_on="v"``: the paper's "more efficient" order, as
+    scikit-learn writes it; :func:`adam_step_folded`). The two differ only in where ε sits:
+    ``ε`` against ``√v`` is ``ε/√(1-β2^t)`` against ``√v̂``, larger in the first steps.
     The step count ``t`` is kept on the host (it is known without looking at the data).
     """
 
     name = "adam"
     overwrites_parameters = False  # the new θ is a new array, or the step's own memory (fast paths)
 
-    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, *,
+                 eps_on: str = "v_hat") -> None:
         beta1 = check_number("beta1", beta1, low=0.0, high=1.0, high_open=True)
         beta2 = check_number("beta2", beta2, low=0.0, high=1.0, high_open=True)
         eps = check_number("eps", eps, low=0.0, low_open=True, what="a positive finite number")
+        self.eps_on = check_choice("eps_on", eps_on, EPS_PLACEMENTS)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+        config = {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+        if self.eps_on != "v_hat":  # (a checkpoint of the default form reads as it always did)
+            config["eps_on"] = self.eps_on
+        return config
 
     def init_state(self, params, /, *, xp):
         return [xp.zeros_like(p) for p in params] + [xp.zeros_like(p) for p in params] + [0]
 
     def split(self, state, lr):
-        # the step count and the bias corrections on the host, in float64 as Python computes them
+        # the step count and the bias corrections (or the rate they fold into) on the host, in
+        # float64 as Python computes them
         t = state[-1] + 1
-        return (lr, 1.0 - self.beta1**t, 1.0 - self.beta2**t), list(state[:-1]), [t]
+        c1, c2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        if self.eps_on == "v":
+            return (lr, lr * math.sqrt(c2) / c1), list(state[:-1]), [t]
+        return (lr, c1, c2), list(state[:-1]), [t]
 
     def apply(self, params, grads, arrays, scalars, /, *, xp):
         n = len(params)
+        if self.eps_on == "v":
+            new, m, v = fast.lookup(xp, adam_step_folded)(params, grads, arrays[:n], arrays[n:], xp=xp,
+                                                          lr_t=scalars[1], beta1=self.beta1,
+                                                          beta2=self.beta2, eps=self.eps)
+            return new, [*m, *v]
         lr, c1, c2 = scalars
         new, m, v = fast.lookup(xp, adam_step)(params, grads, arrays[:n], arrays[n:], xp=xp, lr=lr, c1=c1,
                                                c2=c2, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
         return new, [*m, *v]
+
+
+#: where :class:`Adam` adds ε: to the bias-corrected ``√v̂`` or to ``√v``
+EPS_PLACEMENTS = ("v_hat", "v")
 
 
 #: name -> optimizer class

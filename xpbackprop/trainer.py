@@ -114,9 +114,12 @@ class Trainer:
         params = self.net.parameters
         return snapshot(params, self.net.xp) if self.optimizer.overwrites_parameters else params
 
-    def step_on_device(self, X: Any, Y: Any, measure: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
+    def step_on_device(self, X: Any, Y: Any, measure: Callable[[Any], Any] | None = None, *,
+                       weights: Any = None) -> tuple[Any, Any]:
         """:meth:`step` for arrays already on the network's device and encoded (as ``fit`` runs it,
-        with no checks at all); returns ``(loss, A_L)``, or ``(loss, measure(A_L))``."""
+        with no checks at all); returns ``(loss, A_L)``, or ``(loss, measure(A_L))``. ``weights``:
+        per-sample weights ``(N,)`` on the device, in the loss and its gradients
+        (:func:`xpbackprop.backprop.loss_and_gradients`)."""
         net, xp = self.net, self.net.xp
         if xp is not self._xp:
             raise ValueError(
@@ -131,10 +134,11 @@ class Trainer:
             masks = draw_masks(net.layers, self.mask_rng, tuple(X.shape), xp=xp, dtype=net.dtype,
                                device=net.device)
             if self._compiled is not None:
-                loss, g, A_L = self._compiled(X, Y, multiplier, masks)
+                loss, g, A_L = self._compiled(X, Y, multiplier, weights, masks)
             else:
                 loss, g, A_L = backprop.loss_and_gradients(net.layers, net.loss_fn, X, Y, xp=xp,
-                                                           multiplier=multiplier, masks=masks)
+                                                           multiplier=multiplier, weights=weights,
+                                                           masks=masks)
             extra = A_L if measure is None else measure(A_L)
             params, self.state = self._update(net.parameters, g, lr)
             if measure is None:

@@ -22,7 +22,7 @@ from typing import Any
 from . import adapters, intake
 from . import checkpoint as ckpt
 from .backprop import assign, forward_loss
-from .checks import check_choice, check_integer, check_number, check_seed
+from .checks import check_bool, check_choice, check_integer, check_number, check_seed
 from .epochs import Epoch, run_epoch
 from .guards import InterruptFlag, progress_bar
 from .history import DivergenceError, DivergenceWarning, History, TrainingInterrupted
@@ -99,7 +99,7 @@ def fit(
         net, epochs=epochs, batch_size=batch_size, patience=patience, checkpoint_every=checkpoint_every,
         on_divergence=on_divergence, goal=goal, seed=seed, shuffle=shuffle, validation_data=validation_data,
         early_stopping=early_stopping, stop_on_zero_errors=stop_on_zero_errors, callbacks=callbacks,
-        checkpoint=checkpoint, resume=resume)
+        checkpoint=checkpoint, resume=resume, flags={"nesterov": nesterov, "progress": progress})
     with adapters.for_backend(net.backend).scope(net):
         run = _prepare(net, X, Y, validation_data, lr=lr, batch_size=batch_size, shuffle=shuffle,
                        seed=seed, epochs=epochs, callbacks=callbacks, on_divergence=on_divergence,
@@ -118,11 +118,16 @@ def fit(
 def _check_arguments(net: Any, *, epochs: Any, batch_size: Any, patience: Any, checkpoint_every: Any,
                      on_divergence: Any, goal: Any, seed: Any, shuffle: Any, validation_data: Any,
                      early_stopping: Any, stop_on_zero_errors: Any, callbacks: Any, checkpoint: Any,
-                     resume: Any) -> tuple[int, int | None, int, int, tuple[Callable[..., Any], ...]]:
+                     resume: Any, flags: dict[str, Any]
+                     ) -> tuple[int, int | None, int, int, tuple[Callable[..., Any], ...]]:
     """Every argument that is not data, checked before anything changes; returns ``epochs``,
-    ``batch_size``, ``patience`` and ``checkpoint_every`` as Python integers, and the callbacks."""
+    ``batch_size``, ``patience`` and ``checkpoint_every`` as Python integers, and the callbacks.
+    ``flags``: more arguments that must be ``True`` or ``False``."""
     if not (hasattr(net, "layers") and hasattr(net, "loss_fn") and hasattr(net, "output_activation")):
         raise TypeError(f"fit needs an xpbackprop network (xb.MLP, xb.Sequential), got {type(net).__name__}")
+    for name, value in {"early_stopping": early_stopping, "stop_on_zero_errors": stop_on_zero_errors,
+                        **flags}.items():
+        check_bool(name, value)
     counts = (check_integer("epochs", epochs), check_integer("batch_size", batch_size, allow_none=True),
               check_integer("patience", patience), check_integer("checkpoint_every", checkpoint_every))
     check_choice("on_divergence", on_divergence, ("raise", "warn"))
@@ -175,16 +180,19 @@ def _prepare(net: Any, X: Any, Y: Any, validation_data: Any, *, lr: float, batch
     # (the schedule's own settings only where it uses them)
     fit_args = {"batch_size": batch_size, "shuffle": shuffle if isinstance(shuffle, str) else bool(shuffle),
                 "seed": ckpt.seed_record(seed), "optimizer": trainer.optimizer.config(),
-                "schedule": schedule.kind, "n": n, "lr": float(lr), "weight_decay": trainer.weight_decay}
+                "schedule": schedule.kind, "n": n, "lr": float(lr), "weight_decay": trainer.weight_decay,
+                "validation": validation_data is not None,
+                "stop_on_zero_errors": bool(stopping["zero_errors"])}
     if schedule.kind == "invscaling":
         fit_args["power_t"] = schedule.power_t
     if schedule.kind == "adaptive":
         fit_args.update(n_iter_no_change=schedule.n_iter_no_change, tol=schedule.tol)
-    if checkpoint is not None:
-        ckpt.check_json("the training settings a checkpoint records", fit_args)
+    rng = net.rng if seed is None else host_rng(seed)
+    if checkpoint is not None:  # what it records, and the path itself (an OSError naming it)
+        ckpt.check_writable(checkpoint, net, rng, fit_args)
     return _Run(net, trainer, schedule, X, Y, validation_data, epochs=epochs,
                 batch=n if batch_size is None else min(batch_size, n), shuffle=shuffle,
-                rng=net.rng if seed is None else host_rng(seed), stopping=stopping, callbacks=callbacks,
+                rng=rng, stopping=stopping, callbacks=callbacks,
                 on_divergence=on_divergence, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                 fit_args=fit_args)
 
@@ -290,8 +298,11 @@ def _end_epoch(run: _Run, epoch: int, result: Epoch, bar: Any, interrupt: Interr
     # stops where the uninterrupted one did)
     last = bool(stop) or epoch + 1 == run.epochs
     if run.checkpoint is not None and ((epoch + 1) % run.checkpoint_every == 0 or last):
-        ckpt.write(run.checkpoint, run.net, run.trainer, run.schedule, run.rng, history, run.best,
-                   epoch + 1, run.samples_seen, run.fit_args)
+        try:
+            ckpt.write(run.checkpoint, run.net, run.trainer, run.schedule, run.rng, history, run.best,
+                       epoch + 1, run.samples_seen, run.fit_args)
+        except OSError as exc:
+            raise ckpt.write_failed(exc, history, epoch + 1) from exc
     if stop == "interrupted":
         _warn_interrupted(epoch + 1, None)
     return bool(stop)
@@ -359,7 +370,12 @@ FIT_OPTIONS = """Train ``net`` on ``(X, Y)``; returns a :class:`~xpbackprop.Hist
   a step of the cut epoch had diverged, that is handled as above instead.
 - ``checkpoint=path`` writes the network, optimizer state, schedule, the shuffling
   generator's state and the history every ``checkpoint_every`` epochs and at the last epoch
-  of the run, whatever ended it (atomically; the folder must exist);
+  of the run, whatever ended it (atomically; the folder must exist, and a file is created and
+  removed there before training, so that a path that cannot be written raises an ``OSError``
+  naming it before anything changes). A write that fails later (a full disk) stops training
+  with an ``OSError`` naming the path: the network keeps its trained parameters, and the
+  error's ``history`` attribute is the run's :class:`~xpbackprop.History`
+  (``stop_reason="write_failed"``);
   ``resume=path`` continues from such a file, so that an interrupted and resumed run ends
   with exactly the weights of an uninterrupted one (``epochs`` counts the whole run; the
   other settings, ``lr`` included, must be those of the run that wrote it). A run that

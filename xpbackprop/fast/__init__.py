@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from array_api_compat import is_numpy_namespace, is_torch_namespace
+
+from .variant import Variant
 
 __all__ = ["REFERENCE_MODULES", "Variant", "disabled", "lookup", "table_name", "variants"]
 
@@ -32,18 +33,6 @@ __all__ = ["REFERENCE_MODULES", "Variant", "disabled", "lookup", "table_name", "
 REFERENCE_MODULES = (
     "xpbackprop.activations", "xpbackprop.layers", "xpbackprop.losses", "xpbackprop.optimizers",
 )
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A backend's version of one reference formula, with the same signature."""
-
-    function: Callable[..., Any]
-    #: why it exists, in a few words (the measured gain is in benchmarks/NOTES.md)
-    reason: str
-    #: 0: the same bits as the reference; else the largest difference allowed, in units of the
-    #: dtype's epsilon relative to the result's largest entry
-    ulps: int = 0
 
 
 def _tables() -> dict[str, dict[str, Variant]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import Variant
+from .variant import Variant
 
 #: elements of one long row, and the smallest matrix worth the reshaping
 LONG_ROW = 4096

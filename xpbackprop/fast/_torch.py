@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from . import Variant
+from .variant import Variant
 
 
 def dense_forward(A_prev, W, b, /, *, xp):
