@@ -91,7 +91,7 @@ def test_an_unwritable_output_is_refused_before_training(option, data, capsys):
         pytest.skip("no /proc file system here to write into")
     rc, out, err = run(capsys, ["train", data, option, target])
     assert rc == 1 and out == ""  # nothing trained
-    assert err.startswith("xpbackprop: error: ") and "cannot write in '/proc'" in err and str(target) in err
+    assert err.startswith("xpbackprop: error: ") and "in '/proc'" in err and str(target) in err
     assert err.count("\n") == 1
 
 
