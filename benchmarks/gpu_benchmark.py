@@ -897,6 +897,8 @@ def _nbytes(obj: Any) -> int:
         return sum(_nbytes(o) for o in obj)
     if isinstance(obj, dict):
         return sum(_nbytes(o) for o in obj.values())
+    if getattr(obj, "nbytes", None) is None and hasattr(obj, "shape"):  # array-api-strict's arrays have none
+        return int(xb.to_numpy(obj).nbytes)
     return int(getattr(obj, "nbytes", 0) or 0)
 
 
