@@ -2,7 +2,7 @@
 
 On a GPU at small batch sizes the kernel launches are the step: each variant here replaces
 several elementwise operations of its reference by one or two of PyTorch's fused ones
-(``addmm``, ``threshold_backward``, ``log_softmax``, ``lerp``, ``addcmul``, ``addcdiv``), and the
+(``threshold_backward``, ``log_softmax``, ``lerp``, ``addcmul``, ``addcdiv``), and the
 optimizers update every parameter in one call (torch's ``_foreach_*`` kernels, what ``torch.optim``
 runs by default on a GPU), so that a training step issues no more operations than PyTorch autograd
 with ``torch.optim`` (tests/test_op_counts.py). torch is imported inside the functions: this module
@@ -14,12 +14,6 @@ from __future__ import annotations
 import math
 
 from .variant import Variant
-
-
-def dense_forward(A_prev, W, b, /, *, xp):
-    import torch
-
-    return torch.addmm(b, A_prev, W)
 
 
 def relu_backward(dA, Z, A, /, *, xp):
@@ -62,7 +56,6 @@ def adam_step(params, grads, m, v, /, *, xp, lr, c1, c2, beta1, beta2, eps):
 
 
 VARIANTS: dict[str, Variant] = {
-    "dense_forward": Variant(dense_forward, "one addmm instead of a product and an add", ulps=4),
     "relu_backward": Variant(relu_backward, "one threshold_backward instead of a comparison and a where"),
     "softmax_cross_entropy": Variant(softmax_cross_entropy, "log_softmax, exp and one dot product", ulps=64),
     "sgd_step": Variant(sgd_step, "one operation for all the parameters (torch's foreach kernels)", ulps=2),
