@@ -613,10 +613,13 @@ def test_randomly_damaged_checkpoints_resume_or_raise_model_file_error(tmp_path)
 
 def test_early_stopping_counts_from_the_start_while_no_validation_loss_is_finite():
     # validation inputs near float32's limit overflow the forward pass: every val_loss is NaN, no
-    # epoch is "best", and training still stops after `patience` epochs, keeping its weights
+    # epoch is "best", and training still stops after `patience` epochs, keeping its weights.
+    # Every sign pattern of ±3e38: for each hidden unit some row sends it to +inf, and an infinite
+    # logit makes the softmax NaN
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 3, 20)
-    Xv, yv = (np.abs(rng.normal(size=(6, 3))) * 1e38).astype(np.float32), rng.integers(0, 3, 6)
+    signs = np.array([[(k >> i) & 1 for i in range(3)] for k in range(8)]) * 2.0 - 1.0
+    Xv, yv = (signs * 3e38).astype(np.float32), rng.integers(0, 3, 8)
 
     def net():
         return xb.MLP([3, 4, 3], hidden="relu", dtype="float32", seed=0)

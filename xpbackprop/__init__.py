@@ -8,7 +8,8 @@ from .io import ModelFileError, load, save, saved_classes
 from .layers import Activation, Conv1D, Dense, Dropout, Flatten, Layer
 from .losses import BCE, LOSSES, MSE, CrossEntropy, Loss, Poisson
 from .metrics import accuracy, r2_score
-from .network import MLP, Sequential
+from .mlp import MLP
+from .network import Sequential
 from .optimizers import SGD, Adam, Optimizer
 from .plot import plot_history
 from .trainer import Trainer

@@ -40,6 +40,7 @@ __all__ = [
     "host_array",
     "inputs",
     "parameter",
+    "parameter_lists",
     "target_width",
     "targets",
 ]
@@ -273,6 +274,38 @@ def parameter(net: Any, value: Any, *, name: str) -> Any:
     arr = as_array(value, net.xp, name=name, device=net.device, expected_device=_param_device(net),
                    backend=net.backend, host_dtype=net.dtype)
     return cast(arr, net.xp, net.dtype)
+
+
+def parameter_lists(net: Any, weights: Any, biases: Any) -> list[Any]:
+    """``[W1, b1, W2, b2, ...]`` for ``net.set_parameters(weights, biases)``: each array on the
+    network's backend in its dtype, of its layer's shape and finite (one host read), before
+    anything changes. ``TypeError``: ``weights``/``biases`` not lists, non-numeric or complex arrays,
+    arrays of another library; ``ValueError``: the wrong number of arrays or a wrong shape (both
+    named), NaN or infinite values, an array on another device than the network's."""
+    for label, given in (("weights", weights), ("biases", biases)):
+        if isinstance(given, (str, bytes)) or hasattr(given, "shape") or not isinstance(given, Sequence):
+            raise TypeError(
+                f"{label} must be a list with one array per parametric layer, got {type(given).__name__}"
+            )
+    weights, biases = list(weights), list(biases)
+    layers = [layer for layer in net.layers if layer.params]
+    if len(weights) != len(layers) or len(biases) != len(layers):
+        raise ValueError(f"the network has {len(layers)} parametric layers; got {len(weights)} weights "
+                         f"and {len(biases)} biases")
+    checks = ValueChecks(net.xp)
+    converted = []
+    for k, layer in enumerate(layers):
+        shapes = layer.param_shapes()
+        for label, value, key in (("weights", weights[k], "W"), ("biases", biases[k], "b")):
+            name = f"{label}[{k}]"
+            arr = parameter(net, value, name=name)
+            if tuple(arr.shape) != tuple(shapes[key]):
+                raise ValueError(f"{name} must have shape {tuple(shapes[key])} for {layer!r}, "
+                                 f"got {tuple(arr.shape)}")
+            checks.finite(arr, name)
+            converted.append(arr)
+    checks.run()
+    return converted
 
 
 def target_width(layers: Sequence[Any], sample_shape: tuple[int, ...] | None) -> int:

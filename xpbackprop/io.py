@@ -28,7 +28,8 @@ from .architecture import check_dense_chain, check_memory, check_output_and_loss
 from .backend import check_backend_and_device
 from .layers import Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
-from .network import MLP, Sequential
+from .mlp import MLP
+from .network import Sequential
 from .npzfile import (
     MAX_CLASSES_CHARS,
     MAX_CONFIG_CHARS,

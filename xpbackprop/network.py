@@ -1,4 +1,4 @@
-"""Networks: ``Sequential`` strings layers together; ``MLP`` builds the Dense/Activation stack.
+"""Networks: ``Sequential`` strings layers together (``MLP``, in :mod:`xpbackprop.mlp`, is one).
 
 A network holds its layers (and through them its parameters), its loss, where it lives (backend,
 device, dtype) and its seeded host generator; it computes through the engine
@@ -16,18 +16,16 @@ from typing import Any
 
 from . import adapters, backprop, intake
 from . import backend as _backend
-from .architecture import check_dense_chain, check_memory, check_output_and_loss, count_parameters, mlp_layers
+from .architecture import check_dense_chain, check_memory, check_output_and_loss, count_parameters
 from .checks import check_seed
 from .history import History
 from .init import host_rng, initial_parameters, skip_initial_parameters
-from .layers import Activation, Dropout, Layer, fixed_output, get_layer, shape_after
+from .layers import Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
-from .masks import dropout_rates
 from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
 from .training import fit
-from .valuechecks import ValueChecks
 
-__all__ = ["MLP", "Sequential"]
+__all__ = ["Sequential"]
 
 
 class Sequential:
@@ -184,35 +182,8 @@ class Sequential:
         of another library. ``ValueError``: the wrong number of arrays or a wrong shape (both
         named), NaN or infinite values, an array on another device than the network's.
         """
-        for label, given in (("weights", weights), ("biases", biases)):
-            if isinstance(given, (str, bytes)) or hasattr(given, "shape") or not isinstance(given, Sequence):
-                raise TypeError(
-                    f"{label} must be a list with one array per parametric layer, got {type(given).__name__}"
-                )
-        weights, biases = list(weights), list(biases)
-        n = len(self.param_layers)
-        if len(weights) != n or len(biases) != n:
-            raise ValueError(
-                f"the network has {n} parametric layers; got {len(weights)} weights "
-                f"and {len(biases)} biases"
-            )
-        checks = ValueChecks(self.xp)
-        converted = []
         with self._adapter.scope(self):
-            for k, layer in enumerate(self.param_layers):
-                shapes = layer.param_shapes()
-                for label, value, key in (("weights", weights[k], "W"), ("biases", biases[k], "b")):
-                    name = f"{label}[{k}]"
-                    arr = intake.parameter(self, value, name=name)
-                    if tuple(arr.shape) != tuple(shapes[key]):
-                        raise ValueError(
-                            f"{name} must have shape {tuple(shapes[key])} for {layer!r}, "
-                            f"got {tuple(arr.shape)}"
-                        )
-                    checks.finite(arr, name)
-                    converted.append(arr)
-            checks.run()
-            self._assign(converted)
+            self._assign(intake.parameter_lists(self, weights, biases))
 
     def copy(self, *, backend: str | ModuleType | None = None, device: Any = None,
              dtype: str | None = None) -> Sequential:
@@ -413,54 +384,3 @@ class Sequential:
             f"{type(self).__name__}([\n    {inner}\n], loss={self.loss_fn!r}, "
             f"backend={self.backend!r}, dtype={self.dtype_name!r})"
         )
-
-
-class MLP(Sequential):
-    """Multi-layer perceptron ``sizes = [n0, n1, ..., nL]``: Dense + activation per layer.
-
-    ``hidden`` is one activation name for every hidden layer or a list with one
-    name per hidden layer; ``output`` is the output activation. ``dropout``: a
-    :class:`~xpbackprop.layers.Dropout` layer after each hidden layer's activation, one rate for
-    all or a list with one rate per hidden layer (0: none there); a saved MLP with dropout is
-    written, and loads, as the :class:`Sequential` of the same layers. The other arguments are
-    :class:`Sequential`'s.
-    """
-
-    def __init__(
-        self,
-        sizes: Sequence[int],
-        hidden: str | Sequence[str] = "relu",
-        output: str = "softmax",
-        loss: str | Loss = "cross_entropy",
-        *,
-        backend: str | ModuleType = "numpy",
-        device: Any = None,
-        dtype: str = "float32",
-        seed: int | None = 0,
-        parameters: Sequence[Any] | None = None,
-        dropout: float | Sequence[float] = 0.0,
-    ) -> None:
-        sizes, layers = mlp_layers(sizes, hidden, output)
-        rates = dropout_rates(dropout, len(sizes) - 2)
-        for k in reversed(range(len(rates))):  # after the k-th hidden activation, layers[2k + 1]
-            if rates[k]:
-                layers.insert(2 * k + 2, Dropout(rates[k]))
-        self.sizes = sizes
-        self.hidden = [layer.name for layer in layers[:-1] if isinstance(layer, Activation)]
-        self.output = layers[-1].name
-        self.dropout = rates
-        super().__init__(layers, loss, backend=backend, device=device, dtype=dtype, seed=seed,
-                         parameters=parameters)
-
-    def config(self) -> dict[str, Any]:
-        if any(self.dropout):  # the layers themselves: what load rebuilds through get_layer
-            return super().config()
-        return {
-            "class": "MLP",
-            "sizes": list(self.sizes),
-            "hidden": list(self.hidden),
-            "output": self.output,
-            "loss": self.loss_fn.config(),
-            "dtype": self.dtype_name,
-        }
-

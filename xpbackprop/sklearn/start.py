@@ -19,7 +19,7 @@ from sklearn.utils import shuffle
 from .. import backend as _backend
 from ..epochs import SampleWeights
 from ..init import glorot_factor, sklearn_parameters
-from ..network import MLP
+from ..mlp import MLP
 
 __all__ = ["SampleOrder", "checked_weights", "device_weights", "new_network", "validation_split"]
 
