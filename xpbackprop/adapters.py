@@ -7,9 +7,10 @@ array API; where a backend needs something more, it is here, in one adapter per 
   :class:`~xpbackprop.trainer.Trainer` keeps the freed heap (:mod:`xpbackprop._malloc`).
 - JAX: the step's forward and backward pass and the optimizer's update run compiled with
   ``jax.jit`` (:mod:`xpbackprop._jax`), one dispatch instead of dozens.
-- Dask: an input of Dask's own is rechunked so that each sample lies in one chunk, and each step's
+- Dask: an input of Dask's own is rechunked so that each sample lies in one chunk, each step's
   results are persisted together, so the next step's graph starts from them
-  (:mod:`xpbackprop._dask`).
+  (:mod:`xpbackprop._dask`), and a result of a data-dependent size (the distinct labels) is
+  computed so that its shape is known.
 - CuPy: array-api-compat's CuPy namespace creates arrays on the *current* device whatever
   ``device=`` says, so every step and public call runs inside the network's device context.
 
@@ -52,6 +53,11 @@ class Adapter:
         """A step's results (parameters, state, loss), made concrete where the backend is lazy."""
         return values
 
+    def known_shape(self, x: Any) -> Any:
+        """``x`` with its shape known: a lazy backend's result of a data-dependent size (distinct
+        values) computed; every other backend's as it is."""
+        return x
+
     def trainer_started(self) -> None:
         """Called when a Trainer is made."""
 
@@ -85,6 +91,11 @@ class _Dask(Adapter):
         from ._dask import persist
 
         return persist(*values)
+
+    def known_shape(self, x: Any) -> Any:
+        x = x.persist()
+        x.compute_chunk_sizes()  # Dask leaves a data-dependent size unknown until computed
+        return x
 
 
 class _CuPy(Adapter):

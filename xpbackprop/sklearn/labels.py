@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from array_api_compat import is_dask_array
 
+from .. import adapters
 from .. import backend as _backend
 from ..backend import device_of
 from .hosts import is_host
@@ -22,11 +22,8 @@ def unique(y: Any) -> Any:
     """The sorted distinct labels of ``y``, in its namespace (NumPy for host data)."""
     if isinstance(y, np.ndarray) or is_host(y):
         return np.unique(np.asarray(y))
-    classes = _backend.array_namespace(y).unique_values(y)
-    if is_dask_array(classes):  # Dask leaves the number of unique values unknown until computed
-        classes = classes.persist()
-        classes.compute_chunk_sizes()
-    return classes
+    xp = _backend.array_namespace(y)
+    return adapters.for_namespace(xp).known_shape(xp.unique_values(y))
 
 
 def check_label_values(y: Any) -> None:
