@@ -28,6 +28,15 @@ import xpbackprop as xb
 from xpbackprop.optimizers import SGD
 
 
+@pytest.fixture(autouse=True)
+def _python_handles_ctrl_c():
+    """Every test starts with Python's own Ctrl-C handler, as an interactive run has, whatever the
+    process inherited (a shell starts background jobs with SIGINT ignored); the inherited one after."""
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, inherited)
+
+
 def data(n=24, seed=3):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ..backend import backend_unavailable_reason
 from .common import CommandError
 
 __all__ = ["check_memory", "physical_memory", "run_settings"]
@@ -29,7 +30,7 @@ def run_settings(backend: str, device: str | None, threads: int | None) -> Itera
     if threads is None:
         threads = 1 if device is None or str(device).startswith("cpu") else 0
     with contextlib.ExitStack() as stack:
-        if backend == "torch":
+        if backend == "torch" and backend_unavailable_reason("torch") is None:  # else: the command's error
             import torch
 
             if threads:
