@@ -98,7 +98,7 @@ def save(net: Sequential, path: str | os.PathLike[str], *, classes: Sequence[Any
         arrays["classes"] = np.asarray(text)
     if features is not None or label is not None:
         text = json.dumps({"features": features, "label": label})
-        check_text_length("columns", text, MAX_COLUMNS_CHARS, "the feature names and the label column's name")
+        check_text_length("columns", text, MAX_COLUMNS_CHARS, "the text of the column names")
         arrays["columns"] = np.asarray(text)
     for i, p in enumerate(net.parameters):
         arrays[f"param_{i}"] = _backend.to_numpy(p)
