@@ -130,6 +130,8 @@ def test_changing_a_copy_changes_nothing_else():
     ("classes", ["a", "a", "b", "c"], ValueError, r"classes must all be different, got \['a'\] more than"),
     ("classes", [1.0, float("inf"), 2.0, 3.0], TypeError, r"finite floats"),
     ("classes", "abcd", TypeError, r"classes must be a list of labels, one per output, got str"),
+    ("classes", {"a", "b", "c", "d"}, TypeError, r"classes must be a list of labels, one per output, "
+                                                 r"got set"),
     ("features", ["a", "b"], ValueError, r"features has 2 names but the network has 3 inputs"),
     ("features", ["a", "b", "a"], ValueError, r"features must all be different, got \['a'\] more than once"),
     ("features", ["a", "", "c"], ValueError, r"features must be non-empty strings, got '' at position 1"),

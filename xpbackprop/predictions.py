@@ -64,9 +64,9 @@ def _one_sigmoid_unit(layers: list[Layer]) -> bool:
 
 
 def _names(value: Any, what: str, of: str) -> list[Any]:
-    """``value`` as a list of Python scalars (NumPy scalars unwrapped); ``TypeError`` for a string or
-    anything that is not a sequence."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or isinstance(value, dict):
+    """``value`` as a list of Python scalars (NumPy scalars unwrapped); ``TypeError`` for a string, a
+    set or a dictionary (no order), or anything else that is not a sequence."""
+    if isinstance(value, (str, bytes, set, frozenset, dict)) or not hasattr(value, "__iter__"):
         raise TypeError(f"{what} must be a list of {of}, got {type(value).__name__}")
     return [v.item() if isinstance(v, np.generic) else v for v in value]
 
@@ -78,7 +78,7 @@ def check_classes(classes: Any, layers: list[Layer]) -> list[Any] | None:
     names = _names(classes, "classes", "labels, one per output")
     for c in names:
         if not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and not math.isfinite(c)):
-            raise TypeError(f"classes must be strings, integers, finite floats or booleans, got {c!r}")
+            raise TypeError(f"classes must be strings, integers, finite floats or booleans, got {_shown(c)}")
     n_out = output_width(layers)
     if n_out is None:
         raise ValueError("classes: the output width of this network depends on its input (no Dense layer "
@@ -101,7 +101,7 @@ def check_features(features: Any, layers: list[Layer]) -> list[str] | None:
     names = _names(features, "features", "names, one per input feature")
     for name in names:
         if not isinstance(name, str):
-            raise TypeError(f"features must be strings, got {name!r}")
+            raise TypeError(f"features must be strings, got {_shown(name)}")
         if not name:
             raise ValueError(f"features must be non-empty strings, got '' at position {names.index(name)}")
     n_in = input_width(layers)
