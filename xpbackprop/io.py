@@ -249,8 +249,8 @@ class _Model:
                 raise TypeError("not a list")
             return check_classes(names, self.layers)
         except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: classes is not a list of different labels, one per output "
-                                 f"({exc}): {REPR.repr(names)}") from exc
+            raise ModelFileError(f"{path}: classes is not a list of different labels, one per output or "
+                                 f"two for one sigmoid unit ({exc}): {REPR.repr(names)}") from exc
 
     def columns(self) -> tuple[list[str] | None, str | None]:
         """``(features, label)`` of the ``columns`` member, checked as :func:`save` checks them."""
