@@ -262,9 +262,11 @@ def test_predict_gives_back_the_labels_a_model_was_trained_on(tmp_path, capsys, 
     assert rc == 0, err
     predicted = [row[0] for row in csv.reader(io.StringIO(out))][1:]
     table = datasets.load_table(subset, "last")
-    index = xb.to_numpy(xb.load(model).predict(table.X))
+    loaded = xb.load(model)
+    index = xb.to_numpy(loaded.predict_index(table.X))
     order = sorted(labels)  # the numbering training printed
     assert predicted == [str(order[k]) for k in index]
+    assert [str(v) for v in loaded.predict(table.X)] == predicted  # the loaded model answers in them too
     truth = [str(int(v)) if isinstance(v, float) else str(v) for v in table.y.tolist()]
     accuracy = re.search(rf"^accuracy ([0-9.]+) on {len(truth)} labelled rows$", err, flags=re.MULTILINE)
     assert accuracy, err

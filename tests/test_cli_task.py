@@ -13,8 +13,6 @@ import pytest
 import xpbackprop as xb
 from xpbackprop import datasets
 from xpbackprop.cli import main
-from xpbackprop.cli import predict as predict_module
-from xpbackprop.cli.modelfile import ModelInfo
 
 
 def run(capsys, argv):
@@ -123,19 +121,31 @@ def test_sigmoid_output_on_two_classes_is_one_unit_with_binary_cross_entropy(tmp
     assert out.splitlines()[1:] == [str(int(v)) for v in p1[:20] > 0.5]
 
 
-def test_a_sigmoid_model_of_named_classes_is_refused_before_training_where_the_file_loses_them(
-        tmp_path, capsys):
+def test_a_sigmoid_model_of_named_classes_keeps_both_labels(tmp_path, capsys):
+    # refused with --save before the model file kept two labels for one sigmoid unit
     X, y = datasets.xor(n_per_corner=20)
     rows = [[a, b, ["no", "yes"][t]] for (a, b), t in zip(X, y)]
     path = write_csv(tmp_path / "n.csv", ["a", "b", "kind"], rows)
     model = tmp_path / "m.npz"
-    rc, out, err = run(capsys, ["train", path, "--output-activation", "sigmoid", "--save", model])
-    assert rc == 1 and out == "" and not model.exists()
-    assert "two classes ['no', 'yes']" in err and err.count("\n") == 1
-    rc, out, err = run(capsys, ["train", path, "--output-activation", "sigmoid", "--epochs", "2",
-                                "--no-progress"])
+    rc, out, err = run(capsys, ["train", path, "--output-activation", "sigmoid", "--epochs", "80",
+                                "--dtype", "float64", "--no-progress", "--save", model])
     assert rc == 0, err
     assert "one sigmoid unit: A > ½ is yes, else no" in out
+    net = xb.load(model)
+    assert net.n_outputs == 1 and net.classes == ["no", "yes"]
+    # the file's arrays alone, in NumPy: class "yes" where σ(max(X W1 + b1, 0) W2 + b2) > ½
+    W1, b1, W2, b2 = (xb.to_numpy(p) for p in net.parameters)
+    yes = (1 / (1 + np.exp(-(np.maximum(X @ W1 + b1, 0) @ W2 + b2))))[:, 0] > 0.5
+    expected = np.where(yes, "yes", "no")
+    assert net.predict(X).tolist() == expected.tolist()
+    rc, out, err = run(capsys, ["predict", model, path])
+    assert rc == 0, err
+    assert out.splitlines() == ["prediction", *expected]
+    assert f"accuracy {np.mean(yes == (y == 1)):.4f} on {len(y)} labelled rows" in err
+    rc, out, err = run(capsys, ["predict", model, path, "--proba"])
+    assert rc == 0 and out.splitlines()[0] == "p_no,p_yes"
+    rc, out, err = run(capsys, ["info", model])
+    assert rc == 0 and "classes (2): no, yes" in out
 
 
 # --- validation part, early stopping ---------------------------------------------------------------
@@ -221,10 +231,18 @@ def test_probabilities_are_named_by_class_and_info_lists_the_classes(tmp_path, c
     assert 'classes (3): cat, dog "big", owl, small' in out
 
 
-# --- matching columns by name (once the model file keeps the feature names) -------------------------
+# --- columns matched by name: the model file keeps the training file's header ------------------------
 
 
-def test_predict_matches_columns_by_name_where_the_model_file_knows_them(tmp_path, capsys, monkeypatch):
+def _relu_classes(net, X):
+    """The classes of an MLP with one ReLU hidden layer and a softmax output, from the file's arrays
+    alone, in NumPy."""
+    W1, b1, W2, b2 = (xb.to_numpy(p).astype(np.float64) for p in net.parameters)
+    return np.argmax(np.maximum(X @ W1 + b1, 0) @ W2 + b2, axis=1)
+
+
+def test_predict_matches_columns_by_name(tmp_path, capsys):
+    # the same columns in another order gave other predictions, with exit status 0
     rng = np.random.default_rng(4)
     X = rng.normal(size=(80, 3))
     y = (X[:, 0] - 2 * X[:, 2] > 0).astype(int)
@@ -232,18 +250,65 @@ def test_predict_matches_columns_by_name_where_the_model_file_knows_them(tmp_pat
     model = tmp_path / "m.npz"
     rc, out, err = run(capsys, ["train", train, "--epochs", "20", "--no-progress", "--save", model])
     assert rc == 0, err
-    # what read_model gives once the file keeps them (the model-file format's part)
-    known = ModelInfo(classes=None, features=["a", "b", "c"], label="label")
-    monkeypatch.setattr(predict_module, "read_model", lambda path, backend, device: (xb.load(path), known))
+    net = xb.load(model)
+    expected = _relu_classes(net, X)
+    assert np.any(_relu_classes(net, X[:, [2, 0, 1]]) != expected)  # the order matters to this model
     rows = [[t, x[2], x[0], x[1]] for x, t in zip(X, y)]
     shuffled = write_csv(tmp_path / "s.csv", ["label", "c", "a", "b"], rows)
     rc, out, err = run(capsys, ["predict", model, shuffled])
     assert rc == 0, err
-    assert [int(v) for v in out.splitlines()[1:]] == xb.to_numpy(xb.load(model).predict(X)).tolist()
-    assert "matched to the model's features by name" in err and "on 80 labelled rows" in err
+    assert [int(v) for v in out.splitlines()[1:]] == expected.tolist()
+    assert "matched to the model's features by name" in err
+    assert f"accuracy {np.mean(expected == y):.4f} on 80 labelled rows" in err
+    assert net.features == ["a", "b", "c"] and net.label == "label"
     missing = write_csv(tmp_path / "m.csv", ["c", "a"], [[x[2], x[0]] for x in X])
     rc, out, err = run(capsys, ["predict", model, missing])
     assert rc == 1 and out == "" and "no column for the model's features ['b']" in err
     extra = write_csv(tmp_path / "e.csv", ["a", "b", "c", "d"], [[*x, 0] for x in X])
     rc, out, err = run(capsys, ["predict", model, extra])
     assert rc == 1 and out == "" and "the columns ['d'] are not features of the model" in err
+    rc, out, err = run(capsys, ["info", model])
+    assert rc == 0, err
+    assert "features (3): a, b, c\nlabel column: label\n" in out
+
+
+def test_a_label_column_of_names_is_left_out_without_naming_it_again(tmp_path, capsys):
+    # the label column (first, of names) had to be given again with --label-column to predict
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(90, 2))
+    names = np.array(["setosa", "virginica"])[(X[:, 0] + X[:, 1] > 0).astype(int)]
+    path = write_csv(tmp_path / "iris.csv", ["species", "x1", "x2"], [[t, *x] for x, t in zip(X, names)])
+    model = tmp_path / "m.npz"
+    rc, out, err = run(capsys, ["train", path, "--label-column", "species", "--epochs", "20", "--no-progress",
+                                "--save", model])
+    assert rc == 0, err
+    net = xb.load(model)
+    expected = np.array(["setosa", "virginica"])[_relu_classes(net, X)]  # sorted, as training numbers them
+    rc, out, err = run(capsys, ["predict", model, path])
+    assert rc == 0, err
+    assert out.splitlines() == ["prediction", *expected]
+    assert f"accuracy {np.mean(expected == names):.4f} on 90 labelled rows" in err
+
+
+def test_a_file_without_a_header_gives_the_model_no_names(tmp_path, capsys):
+    X, y = datasets.xor(n_per_corner=10)
+    path = tmp_path / "plain.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",")
+    model = tmp_path / "m.npz"
+    rc, out, err = run(capsys, ["train", path, "--epochs", "2", "--no-progress", "--save", model])
+    assert rc == 0, err
+    net = xb.load(model)
+    assert (net.features, net.label) == (None, None)  # not the positions "0", "1", "2"
+    rc, out, err = run(capsys, ["info", model])
+    assert rc == 0 and "features" not in out and "label column" not in out
+
+
+def test_columns_of_the_same_name_are_refused_before_training_a_model_to_save(tmp_path, capsys):
+    X, y = datasets.xor(n_per_corner=10)
+    path = write_csv(tmp_path / "twice.csv", ["x", "x", "label"], [[*x, t] for x, t in zip(X, y)])
+    model = tmp_path / "m.npz"
+    rc, out, err = run(capsys, ["train", path, "--save", model])
+    assert rc == 1 and out == "" and not model.exists()
+    assert "features must all be different, got ['x'] more than once" in err and err.count("\n") == 1
+    rc, out, err = run(capsys, ["train", path, "--epochs", "1", "--no-progress"])
+    assert rc == 0, err  # without --save the names are not kept: nothing to refuse

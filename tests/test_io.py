@@ -103,7 +103,7 @@ def test_the_file_is_a_plain_npz(xp, backend, tmp_path, kind):
     with np.load(path, allow_pickle=False) as data:
         n = len(net.parameters)
         assert set(data.files) == {"format_version", "config"} | {f"param_{i}" for i in range(n)}
-        assert int(data["format_version"]) == xb.io.FORMAT_VERSION == 1
+        assert int(data["format_version"]) == xb.io.FORMAT_VERSION == 2
         assert data["format_version"].dtype.kind == "i"
         assert data["config"].dtype.kind == "U"
         config = json.loads(str(data["config"]))
@@ -210,7 +210,7 @@ def _bad_files(saved, tmp_path):
     np.savez(files["other_npz"], a=np.arange(3.0))
     files["npy"] = tmp_path / "array.npy"
     np.save(files["npy"], np.arange(6.0).reshape(2, 3))
-    files["newer"] = _rewrite(saved, tmp_path / "newer.npz", format_version=np.asarray(2))
+    files["newer"] = _rewrite(saved, tmp_path / "newer.npz", format_version=np.asarray(3))
     files["version0"] = _rewrite(saved, tmp_path / "v0.npz", format_version=np.asarray(0))
     files["wrong_shape"] = _rewrite(saved, tmp_path / "shape.npz", param_0=np.zeros((4, 3)))
     files["missing_param"] = _rewrite(saved, tmp_path / "missing.npz", param_5=None)
@@ -270,7 +270,8 @@ def test_loading_a_damaged_file_closes_it(saved, tmp_path):
 
 def test_the_newer_version_error_says_so(saved, tmp_path):
     path = _bad_files(saved, tmp_path)["newer"]
-    with pytest.raises(xb.ModelFileError, match="version 2"):
+    reads = r"format version 3 is not supported \(this xpbackprop reads 1\.\.2\)"
+    with pytest.raises(xb.ModelFileError, match=reads):
         xb.load(path)
 
 
@@ -395,7 +396,8 @@ def test_a_member_of_a_name_the_format_does_not_know_is_refused(tmp_path, new):
     _renamed(path, "classes.npy", new)
     key = new[: -len(".npy")] if new.endswith(".npy") else new
     for read in (xb.saved_classes, xb.load):
-        with pytest.raises(xb.ModelFileError, match=rf"members a model file does not have: \['{key}'\]"):
+        with pytest.raises(xb.ModelFileError,
+                           match=rf"members a model file of version 2 does not have: \['{key}'\]"):
             read(path)
 
 
@@ -410,6 +412,102 @@ def test_a_member_named_twice_is_refused(tmp_path):
             zf.writestr("param_0.npy", members[2][1])
     with pytest.raises(xb.ModelFileError, match=r"members named twice: \['param_0\.npy'\]"):
         xb.load(path)
+
+
+# --- the feature names and the label column ---------------------------------------------------------
+
+
+def test_the_feature_names_and_the_label_column_travel_with_the_model(xp, backend, tmp_path):
+    net, _ = _trained("mlp", backend, "float64")
+    known = (["a", "b", "c"], ["x", "y", "z"], "kind")
+    path = xb.save(net, tmp_path / "m.npz", classes=known[0], features=known[1], label=known[2])
+    with np.load(path, allow_pickle=False) as data:
+        assert json.loads(str(data["columns"])) == {"features": ["x", "y", "z"], "label": "kind"}
+        assert json.loads(str(data["classes"])) == {"classes": ["a", "b", "c"]}
+    loaded = xb.load(path, backend=backend)
+    assert (loaded.classes, loaded.features, loaded.label) == known
+    # without the keywords save keeps what the network carries; a keyword given replaces it
+    again = xb.load(xb.save(loaded, tmp_path / "again.npz"))
+    assert (again.classes, again.features, again.label) == known
+    other = xb.load(xb.save(loaded, tmp_path / "other.npz", features=["p", "q", "r"]))
+    assert (other.classes, other.features, other.label) == (known[0], ["p", "q", "r"], "kind")
+    assert xb.load(xb.save(net, tmp_path / "label.npz", label="kind")).features is None
+    with np.load(tmp_path / "label.npz", allow_pickle=False) as data:
+        assert json.loads(str(data["columns"])) == {"features": None, "label": "kind"}
+
+
+@pytest.mark.parametrize(("names", "error", "match"), [
+    ({"features": ["x", "y"]}, ValueError, r"features has 2 names but the network has 3 inputs"),
+    ({"features": ["x", "x", "z"]}, ValueError, r"features must all be different"),
+    ({"features": ["x", None, "z"]}, TypeError, r"features must be strings, got None"),
+    ({"features": ["x", "y", "z"], "label": "y"}, ValueError, r"label 'y' is also the name of a feature"),
+    ({"label": ["kind"]}, TypeError, r"label must be the label column's name \(a string\), got list"),
+    ({"classes": ["no", "yes"]}, ValueError, r"classes has 2 labels but the network has 3 outputs$"),
+])
+def test_names_that_do_not_fit_the_network_are_refused_before_anything_is_written(tmp_path, names, error,
+                                                                                   match):
+    path = tmp_path / "m.npz"
+    with pytest.raises(error, match=match):
+        xb.save(_mlp("numpy"), path, **names)
+    assert os.listdir(tmp_path) == []
+
+
+def test_features_of_a_network_that_does_not_take_rows_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"features name the input columns of a network whose first layer"):
+        xb.save(_conv("numpy"), tmp_path / "m.npz", features=["x"] * 4)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("member", [
+    '{"features": ["x", "y"], "label": null}', '{"features": ["x", "x", "z"], "label": null}',
+    '{"features": ["x", "", "z"], "label": null}', '{"features": [1, 2, 3], "label": null}',
+    '{"features": "xyz", "label": null}', '{"features": {"x": 1}, "label": null}',
+    '{"features": ["x", "y", "z"], "label": "x"}', '{"features": null, "label": 3}', '{"features": null}',
+    '{"features": null, "label": null, "target": "y"}', "[1, 2, 3]", "{", '"x"',
+])
+def test_a_damaged_columns_member_is_a_model_file_error(tmp_path, member):
+    good = xb.save(_mlp("numpy"), tmp_path / "good.npz", features=["x", "y", "z"], label="kind")
+    path = _rewrite(good, tmp_path / "bad.npz", columns=np.asarray(member))
+    with pytest.raises(xb.ModelFileError, match=re.escape(str(path))):
+        xb.load(path)
+
+
+def test_a_file_of_version_1_has_no_columns_member(tmp_path):
+    good = xb.save(_mlp("numpy"), tmp_path / "good.npz", features=["x", "y", "z"])
+    path = _rewrite(good, tmp_path / "v1.npz", format_version=np.asarray(1))
+    with pytest.raises(xb.ModelFileError, match=r"a model file of version 1 does not have: \['columns'\]"):
+        xb.load(path)
+    assert xb.load(_rewrite(good, tmp_path / "v1_plain.npz", format_version=np.asarray(1), columns=None)
+                   ).features is None
+
+
+def test_a_long_list_of_feature_names_saved_is_read_back(tmp_path):
+    # 100 000 names are 1.7 million characters of JSON, over what the architecture may take
+    net = xb.MLP([100_000, 1], hidden=[], output="sigmoid", loss="bce", seed=0)
+    names = [f"feature-{i:06d}" for i in range(100_000)]
+    loaded = xb.load(xb.save(net, tmp_path / "m.npz", features=names, label="target"))
+    assert loaded.features == names and loaded.label == "target"
+
+
+def test_names_longer_than_load_reads_are_refused_by_save_and_by_load(tmp_path):
+    # the limit is one: 2**26 characters of JSON text, checked by save before writing and by load
+    # from the member's header, before reading it
+    with pytest.raises(ValueError, match=r"the text of the column names is \d+ characters of JSON, over the "
+                                         r"67108864 that a file's 'columns' may hold; nothing was written"):
+        xb.save(_mlp("numpy"), tmp_path / "m.npz", label="x" * 2**26)
+    assert os.listdir(tmp_path) == []
+    good = xb.save(_mlp("numpy"), tmp_path / "good.npz", label="kind")
+    with zipfile.ZipFile(good) as zf:
+        members = [(info.filename, zf.read(info)) for info in zf.infolist() if info.filename != "columns.npy"]
+    header = repr({"descr": f"<U{2**26 + 1}", "fortran_order": False, "shape": ()}).encode("latin1")
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    claimed = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\x00" * 64
+    with zipfile.ZipFile(good, "w") as zf:
+        for name, content in [*members, ("columns.npy", claimed)]:
+            zf.writestr(name, content)
+    with pytest.raises(xb.ModelFileError, match=r"columns is 67108865 characters long, over the limit of "
+                                                r"67108864"):
+        xb.load(good)
 
 
 # --- what save writes, load and saved_classes read (finding 6) -----------------------------------------
@@ -466,7 +564,14 @@ def test_model_files_of_version_1_still_load(xp, backend):
         loaded = xb.load(DATA / name, backend=backend)
         assert loaded.config() == expected.config() and loaded.backend == backend
         assert_bitwise_params(loaded, expected)
-        assert xb.saved_classes(DATA / name) == classes
+        assert xb.saved_classes(DATA / name) == classes == loaded.classes
+        assert (loaded.features, loaded.label) == (None, None)
+    # and predicts in the labels it keeps: from the file's arrays alone, tanh then softmax's argmax
+    W1, b1, W2, b2 = (xb.to_numpy(p).astype(np.float64) for p in mlp.parameters)
+    index = np.argmax(np.tanh(X @ W1 + b1) @ W2 + b2, axis=1)
+    assert len(set(index.tolist())) > 1
+    loaded = xb.load(DATA / "model_mlp_v1.npz", backend=backend)
+    assert loaded.predict(X).tolist() == [["low", "middle", "high"][i] for i in index]
 
 
 def assert_bitwise_params(a, b):

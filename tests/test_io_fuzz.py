@@ -83,6 +83,8 @@ def _nets():
     conv = xb.Sequential([xb.Conv1D(1, 2, 4), xb.Activation("tanh"), xb.Flatten(),
                           xb.Dense(12, 1), xb.Activation("tanh")],
                          loss=xb.MSE(half=True, reduction="sum"), dtype="float64", seed=0)
+    # what it knows of its data: the members classes and columns in its file
+    mlp64.classes, mlp64.features, mlp64.label = ["no", "yes"], ["u", "v"], "kind"
     return {"mlp32": mlp32, "mlp64": mlp64, "conv": conv}
 
 
@@ -135,6 +137,11 @@ def _check_loaded(net):
         out = xb.to_numpy(net.forward(X))
         assert out.shape[0] == 5
         assert np.all(np.isfinite(out))
+        if net.is_classifier:  # in the labels the file keeps, where it keeps them
+            predicted = net.predict(X)
+            assert len(predicted) == 5
+            if isinstance(predicted, np.ndarray) and net.classes is not None and predicted.ndim == 1:
+                assert set(predicted.tolist()) <= set(net.classes) | {0, 1}
 
 
 def _load_path(path: Path):
@@ -471,6 +478,19 @@ def npz_files(draw):
     elif which < 9:
         members["config"] = draw(config_members())
     members.update(_param_members(draw, base))
+    for key, valid in (("classes", {"classes": [f"c{i}" for i in range(NETS[base].n_outputs)]}),
+                       ("columns", {"features": NETS[base].features, "label": "y"})):
+        which = draw(st.integers(0, 5))
+        if which == 1:
+            members[key] = np.asarray(json.dumps(valid))
+        elif which == 2:
+            members[key] = np.asarray(json.dumps(draw(json_values)))
+        elif which == 3:
+            members[key] = np.asarray(json.dumps({k: draw(json_values) for k in valid}))
+        elif which == 4:
+            members[key] = draw(config_members())
+    if "columns" in members and draw(st.booleans()):
+        members["format_version"] = np.asarray(2, dtype=np.int64)
     if draw(st.booleans()):
         members[draw(st.text(min_size=1, max_size=6))] = draw(random_arrays())
     buf = io.BytesIO()

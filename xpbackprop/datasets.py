@@ -64,13 +64,15 @@ BUILTIN = {"digits": digits, "xor": xor, "spirals": spirals}
 class Table:
     """Features ``X`` (float64, ``(N, n_features)``), labels ``y`` (or None) and the column names.
 
-    ``y`` is float64 when every label is a number, else the labels as strings.
+    ``y`` is float64 when every label is a number, else the labels as strings. ``header``: whether
+    the names are the file's own (a CSV header), not the columns' positions (``"0"``, ``"1"``, ...).
     """
 
     X: np.ndarray
     y: np.ndarray | None
     columns: list[str]
     label: str | None
+    header: bool = False
 
 
 def load_table(path: str | os.PathLike[str], label_column: str | int | None = "last") -> Table:
@@ -130,7 +132,7 @@ def _load_csv(path: Path, label_column: str | int | None) -> Table:
         raise ValueError(f"{path}: no feature columns besides the label column {columns[label]!r}")
     y = None if label is None else _label_array(path, labels, lines, columns[label])
     features = [name for c, name in enumerate(columns) if c != label]
-    return Table(X, y, features, None if label is None else columns[label])
+    return Table(X, y, features, None if label is None else columns[label], header)
 
 
 def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:

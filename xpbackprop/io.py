@@ -1,10 +1,13 @@
 """Saving and loading networks: one ``.npz`` file, no pickle, written atomically.
 
-The file holds ``format_version`` (int), ``config`` (the architecture, loss and
-dtype as JSON text) and ``param_0``, ``param_1``, ... in ``net.parameters``
-order (``W1, b1, W2, b2, ...``) as float arrays, and optionally ``classes`` (the label each
-output stands for, as JSON text), uncompressed. It is written to a temporary file beside the
-target and renamed over it, so an interrupted save leaves any existing file untouched.
+The file (layout version :data:`FORMAT_VERSION`, 2) holds ``format_version`` (int), ``config``
+(the architecture, loss and dtype as JSON text) and ``param_0``, ``param_1``, ... in
+``net.parameters`` order (``W1, b1, W2, b2, ...``) as float arrays; optionally ``classes`` (the
+label of each class, as JSON text ``{"classes": [...]}``) and ``columns`` (the input features'
+names and the label column's name, as JSON text ``{"features": [...] or null, "label": ... or
+null}``), uncompressed. It is written to a temporary file beside the target and renamed over it,
+so an interrupted save leaves any existing file untouched. Files of version 1 (no ``columns``)
+still load.
 
 Loading never unpickles and reads the file defensively (:mod:`xpbackprop.npzfile`): whatever its
 bytes, :func:`load` returns a network or raises :class:`ModelFileError` (see :func:`load` for
@@ -26,12 +29,13 @@ import numpy as np
 from . import backend as _backend
 from .architecture import check_dense_chain, check_memory, check_output_and_loss, mlp_layers
 from .backend import check_backend_and_device
-from .layers import Layer, fixed_output, get_layer, shape_after
+from .layers import Layer, get_layer
 from .losses import Loss, get_loss
 from .mlp import MLP
 from .network import Sequential
 from .npzfile import (
     MAX_CLASSES_CHARS,
+    MAX_COLUMNS_CHARS,
     MAX_CONFIG_CHARS,
     REPR,
     Archive,
@@ -47,24 +51,37 @@ from .npzfile import (
     reading,
     write_npz_atomically,
 )
+from .predictions import check_classes, check_features, check_label
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "save", "saved_classes"]
 
-#: version of the file layout written by :func:`save`
-FORMAT_VERSION = 1
+#: version of the file layout written by :func:`save` (2: the ``columns`` member; 1 still loads)
+FORMAT_VERSION = 2
+#: the members a file of each version may hold besides ``param_0``, ``param_1``, ...
+_MEMBERS = {1: {"format_version", "config", "classes"}, 2: {"format_version", "config", "classes", "columns"}}
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def save(net: Sequential, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None) -> Path:
+def save(net: Sequential, path: str | os.PathLike[str], *, classes: Sequence[Any] | None = None,
+         features: Sequence[str] | None = None, label: str | None = None) -> Path:
     """Write ``net`` to ``path`` (an ``.npz`` file) atomically; returns the path.
 
-    ``classes``: the label each output stands for (one per output: strings, integers, finite
-    floats or booleans, all different), stored beside the network for whoever predicts with it
-    (:func:`saved_classes`; :func:`load` checks it against the outputs). ``TypeError``/``ValueError``
-    before anything is written when they are not that, or when the architecture or the labels
-    are longer than :func:`load` reads (2**20 and 2**26 characters of JSON). An ``OSError``
-    names ``path``.
+    Beside the network, what it knows of its data (:mod:`xpbackprop.predictions`), for whoever
+    predicts with it; each argument left out (or ``None``) is the network's own attribute, so
+    ``save(net, path)`` keeps what ``net`` carries:
+
+    - ``classes``: the label of each class, one per output (strings, integers, finite floats or
+      booleans, all different), or two for a network of one sigmoid unit (class 0: output below
+      ½, class 1: above). :func:`load` sets them as ``net.classes``; :func:`saved_classes` reads
+      them alone.
+    - ``features``: one non-empty string per input feature, all different, for a network whose
+      first layer with parameters is Dense (a training file's header).
+    - ``label``: the name of the label column, a string that is not a feature's name.
+
+    ``TypeError``/``ValueError`` before anything is written when they are not that, or when the
+    architecture, the labels or the names are longer than :func:`load` reads (2**20, 2**26 and
+    2**26 characters of JSON). An ``OSError`` names ``path``.
     """
     if not isinstance(net, Sequential):
         raise TypeError(f"save expects an xpbackprop network, got {type(net).__name__}")
@@ -72,36 +89,30 @@ def save(net: Sequential, path: str | os.PathLike[str], *, classes: Sequence[Any
     config = json.dumps(net.config(), allow_nan=False)
     check_text_length("config", config, MAX_CONFIG_CHARS, "the network's architecture")
     arrays = {"format_version": np.asarray(FORMAT_VERSION, dtype=np.int64), "config": np.asarray(config)}
+    classes = check_classes(net.classes if classes is None else classes, net.layers)
+    features = check_features(net.features if features is None else features, net.layers)
+    label = check_label(net.label if label is None else label, features)
     if classes is not None:
-        text = json.dumps({"classes": _class_list(classes, net.n_outputs)}, allow_nan=False)
+        text = json.dumps({"classes": classes}, allow_nan=False)
         check_text_length("classes", text, MAX_CLASSES_CHARS, "the list of classes")
         arrays["classes"] = np.asarray(text)
+    if features is not None or label is not None:
+        text = json.dumps({"features": features, "label": label})
+        check_text_length("columns", text, MAX_COLUMNS_CHARS, "the text of the column names")
+        arrays["columns"] = np.asarray(text)
     for i, p in enumerate(net.parameters):
         arrays[f"param_{i}"] = _backend.to_numpy(p)
     write_npz_atomically(path, arrays)
     return path
 
 
-def _class_list(classes: Any, n_out: int) -> list[Any]:
-    """``classes`` as a list of JSON scalars, checked: one per output, all different."""
-    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
-        raise TypeError(f"classes must be a list of labels, one per output, got {type(classes).__name__}")
-    names = [c.item() if hasattr(c, "item") else c for c in classes]
-    for c in names:
-        if not isinstance(c, (str, int, float, bool)) or (isinstance(c, float) and not math.isfinite(c)):
-            raise TypeError(f"classes must be strings, integers, finite floats or booleans, got {c!r}")
-    if len(names) != n_out:
-        raise ValueError(f"classes has {len(names)} labels but the network has {n_out} outputs")
-    if len(set(names)) != len(names):
-        raise ValueError(f"classes must all be different, got {REPR.repr(names)}")
-    return names
-
-
 def saved_classes(path: str | os.PathLike[str]) -> list[Any] | None:
-    """The labels :func:`save` stored with ``classes=`` in the model file ``path``, else ``None``.
+    """The labels :func:`save` stored with ``classes=`` in the model file ``path``, else ``None``
+    (what ``load(path).classes`` is, without reading the parameters).
 
     Read with the bounds of :func:`load`, and checked as it checks them: a member that is not a
-    list of different labels, one per output of the network the file holds, raises
+    list of different labels, one per output of the network the file holds (or two for one
+    sigmoid unit), raises
     :class:`ModelFileError` naming the file (as do the other errors :func:`load` finds before
     reading the parameters)."""
     path = Path(path)
@@ -126,7 +137,13 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     activation or loss names, a dtype other than float32/float64, a loss without the output it
     needs), parameter arrays that are not real floats, have the wrong shape, or hold NaN,
     infinities or values beyond the network's dtype, a ``classes`` list that is not one label
-    per output. Nothing is ever unpickled: object arrays are refused.
+    per output (or two for one sigmoid unit), ``columns`` that do not name the inputs and the
+    label column as :func:`save` requires. Nothing is ever unpickled: object arrays are refused.
+    Files of format version 1 (without ``columns``) load too.
+
+    The network's ``classes``, ``features`` and ``label`` are those the file keeps (``None``
+    where it keeps none): its ``predict`` then answers in the labels
+    (:mod:`xpbackprop.predictions`).
 
     Reading is bounded by the file's size: arrays whose header claims more than 2**31
     elements, a config over 2**20 characters, an ``.npy`` header over 10 000 bytes, members
@@ -148,9 +165,9 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
     path = Path(path)
     xp = check_backend_and_device(backend, device)  # the caller's errors, not the file's
     host = _backend.on_host(xp, device)
-    build, params = reading(path, lambda f: _read_model(f, path, host))
+    build, params, names = reading(path, lambda f: _read_model(f, path, host))
     try:
-        return build(backend=backend, device=device, seed=0, parameters=params)
+        net = build(backend=backend, device=device, seed=0, parameters=params)
     except MemoryError as exc:
         raise ModelFileError(f"{path}: the network does not fit in the memory this machine can give now "
                              f"({type(exc).__name__})") from exc
@@ -160,15 +177,19 @@ def load(path: str | os.PathLike[str], backend: str = "numpy", device: Any = Non
         raise ModelFileError(f"{path}: the network does not fit in memory ({clip(str(exc))})") from exc
     except (ValueError, TypeError) as exc:
         raise ModelFileError(f"{path}: invalid architecture: {clip(str(exc))}") from exc
+    net.classes, net.features, net.label = names  # checked against the same layers already
+    return net
 
 
-def _read_model(f: Any, path: Path, host: bool) -> tuple[Callable[..., Sequential], list[np.ndarray]]:
-    """``(builder, parameter arrays)`` from the open file ``f``, all checked; the builder makes
-    the network given ``backend``, ``device``, ``seed`` and ``parameters``."""
+def _read_model(f: Any, path: Path, host: bool
+                ) -> tuple[Callable[..., Sequential], list[np.ndarray], tuple[Any, Any, Any]]:
+    """``(builder, parameter arrays, (classes, features, label))`` from the open file ``f``, all
+    checked; the builder makes the network given ``backend``, ``device``, ``seed`` and
+    ``parameters``."""
     with Archive(f, path, what="a saved model", kind=".npz model file") as archive:
         model = _Model(archive)
-        if "classes" in archive.keys:
-            model.classes()
+        classes = model.classes() if "classes" in archive.keys else None
+        features, label = model.columns() if "columns" in archive.keys else (None, None)
         shapes = model.shapes
         count = sum(math.prod(shape) for shape in shapes)
         held = sum(archive.declared(f"param_{i}") for i in range(len(shapes)))
@@ -188,12 +209,13 @@ def _read_model(f: Any, path: Path, host: bool) -> tuple[Callable[..., Sequentia
             p = archive.read(key, functools.partial(check_param_header, expected=shape, key=key, path=path))
             check_param_values(p, target, key, path)
             params.append(p)
-    return model.build, params
+    return model.build, params, (classes, features, label)
 
 
 class _Model:
     """What a model file's small members say, checked: the version, the architecture (``config``,
-    ``build``, ``shapes`` of the parameters, ``n_outputs``) and that no member is unknown."""
+    ``build``, ``layers`` without parameters, ``shapes`` of the parameters) and that no member is
+    unknown to its version; :meth:`classes` and :meth:`columns` read the optional members."""
 
     def __init__(self, archive: Archive) -> None:
         path = self.path = archive.path
@@ -203,19 +225,18 @@ class _Model:
                 raise ModelFileError(f"{path}: missing {key!r}; not a file written by xpbackprop.save")
         integer = functools.partial(check_integer_header, key="format_version", path=path)
         version = int(archive.read("format_version", integer)[()])
-        if version > FORMAT_VERSION or version < 1:
+        if version not in _MEMBERS:
             raise ModelFileError(f"{path}: format version {version} is not supported "
                                  f"(this xpbackprop reads 1..{FORMAT_VERSION})")
         text = archive.read("config", lambda dtype, shape: check_config_header(dtype, shape, path))
         self.config = parse_config(text, path)
-        self.build, layers = _architecture(self.config, path)
-        self.shapes = [tuple(layer.param_shapes()[name]) for layer in layers for name in layer.params]
+        self.build, self.layers = _architecture(self.config, path)
+        self.shapes = [tuple(layer.param_shapes()[name]) for layer in self.layers for name in layer.params]
         params = {f"param_{i}" for i in range(len(self.shapes))}
-        archive.refuse_unknown({"format_version", "config", "classes"} | params, "model file")
+        archive.refuse_unknown(_MEMBERS[version] | params, f"model file of version {version}")
         missing = sorted(params - archive.keys, key=lambda k: int(k[len("param_"):]))
         if missing:
             raise ModelFileError(f"{path}: missing parameter arrays {missing}")
-        self.n_outputs = _outputs(layers)
 
     def classes(self) -> list[Any]:
         """The ``classes`` member, checked as :func:`save` checks it against the outputs."""
@@ -226,24 +247,27 @@ class _Model:
         try:  # what save accepts
             if not isinstance(names, list):
                 raise TypeError("not a list")
-            if self.n_outputs is None:
-                raise ValueError("the network's output width depends on its input")
-            return _class_list(names, self.n_outputs)
+            return check_classes(names, self.layers)
         except (TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: classes is not a list of different labels, one per output "
-                                 f"({exc}): {REPR.repr(names)}") from exc
+            raise ModelFileError(f"{path}: classes is not a list of different labels, one per output or "
+                                 f"two for one sigmoid unit ({exc}): {REPR.repr(names)}") from exc
 
-
-def _outputs(layers: list[Layer]) -> int | None:
-    """The network's output width from its layers (nothing built), or ``None`` where it depends on
-    the input or the layers do not chain."""
-    fixed = fixed_output(layers)
-    if fixed is None:
-        return None
-    try:
-        return math.prod(shape_after(fixed[1], fixed[0]))
-    except ValueError:
-        return None
+    def columns(self) -> tuple[list[str] | None, str | None]:
+        """``(features, label)`` of the ``columns`` member, checked as :func:`save` checks them."""
+        path = self.path
+        text = self.archive.read(
+            "columns", lambda d, s: check_text_header(d, s, "columns", MAX_COLUMNS_CHARS, path))
+        columns = parse_config(text, path, key="columns")
+        try:  # what save writes
+            if set(columns) != {"features", "label"}:
+                raise ValueError(f"keys {sorted(columns)[:5]}, not ['features', 'label']")
+            if columns["features"] is not None and not isinstance(columns["features"], list):
+                raise TypeError("features is not a list")
+            features = check_features(columns["features"], self.layers)
+            return features, check_label(columns["label"], features)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: columns does not name the network's inputs and label column "
+                                 f"({clip(str(exc), 300)}): {REPR.repr(columns)}") from exc
 
 
 # --- the architecture a config describes ------------------------------------------------------------

@@ -3,7 +3,9 @@
 A network holds its layers (and through them its parameters), its loss, where it lives (backend,
 device, dtype) and its seeded host generator; it computes through the engine
 (:mod:`xpbackprop.backprop`), takes its inputs through :mod:`xpbackprop.intake` and trains
-through :func:`xpbackprop.training.fit`.
+through :func:`xpbackprop.training.fit`. Its predictions (``predict``, ``predict_index``,
+``predict_proba``) and what they answer in (``classes``, ``features``, ``label``) are in
+:mod:`xpbackprop.predictions`.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from .history import History
 from .init import host_rng, initial_parameters, skip_initial_parameters
 from .layers import Layer, fixed_output, get_layer, shape_after
 from .losses import Loss, get_loss
-from .metrics import CLASSIFIER_OUTPUTS, accuracy, labels, r2_score
+from .metrics import CLASSIFIER_OUTPUTS, accuracy, r2_score
+from .predictions import Predicting
 from .training import fit
 
 __all__ = ["Sequential"]
 
 
-class Sequential:
+class Sequential(Predicting):
     """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
 
     Parameters are initialised on the host from ``seed`` (see :mod:`xpbackprop.init`)
@@ -59,6 +62,12 @@ class Sequential:
     :class:`~xpbackprop.losses.CrossEntropy`). ``n_out`` is the output's width: for a network
     ending in Conv1D and Flatten, ``C_out · L_out``. The public methods read NaN/inf, the label
     range and the row sums back to the host once per call.
+
+    What the network knows of its data: ``classes`` (the label of each class), ``features`` (the
+    input features' names), ``label`` (the label column's name), ``None`` for a network made in
+    code until they are set (checked) and set by :func:`xpbackprop.load` from a model file; they
+    survive :meth:`copy`, :meth:`to` and pickling. ``predict`` answers in the labels where
+    ``classes`` holds them, ``predict_index`` in class indices (:mod:`xpbackprop.predictions`).
     """
 
     def __init__(
@@ -323,28 +332,6 @@ class Sequential:
     def is_classifier(self) -> bool:
         """True for softmax and sigmoid outputs."""
         return self.output_activation in CLASSIFIER_OUTPUTS
-
-    def predict(self, X: Any) -> Any:
-        """Class labels for softmax (argmax) and sigmoid (A > ½) outputs, else the outputs."""
-        A = self.forward(X)
-        if not self.is_classifier:
-            return A
-        with self._adapter.scope(self):
-            predicted = labels(A, self.output_activation, xp=self.xp)
-        return predicted[:, 0] if predicted.ndim == 2 and predicted.shape[1] == 1 else predicted
-
-    def predict_proba(self, X: Any) -> Any:
-        """Class probabilities: softmax rows, or ``[1 - A, A]`` for a single sigmoid output."""
-        if not self.is_classifier:
-            raise ValueError(
-                f"predict_proba needs a softmax or sigmoid output; this network's output is "
-                f"{self.output_activation!r}"
-            )
-        A = self.forward(X)
-        if self.output_activation == "sigmoid" and A.shape[1] == 1:
-            with self._adapter.scope(self):
-                return self.xp.concat([1.0 - A, A], axis=1)
-        return A
 
     def score(self, X: Any, Y: Any) -> float:
         """Accuracy for classifiers (softmax/sigmoid output), R² otherwise (errors: see the class)."""

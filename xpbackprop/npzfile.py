@@ -40,6 +40,7 @@ from .atomic import check_target, prove_writable, write_atomically
 __all__ = [
     "FILE_ERRORS",
     "MAX_CLASSES_CHARS",
+    "MAX_COLUMNS_CHARS",
     "MAX_CONFIG_CHARS",
     "MEMORY_FACTOR",
     "MEMORY_SLACK",
@@ -71,6 +72,7 @@ class ModelFileError(ValueError):
 MAX_ELEMENTS = 2**31  # elements of one array
 MAX_CONFIG_CHARS = 2**20  # characters of the architecture's JSON text
 MAX_CLASSES_CHARS = 2**26  # characters of the class list's JSON text
+MAX_COLUMNS_CHARS = 2**26  # characters of the feature names' and the label column's JSON text
 MAX_HEADER_BYTES = 10_000  # an .npy header (numpy's own limit)
 #: what reading a file may take: this many times its size on disk, plus MEMORY_SLACK bytes
 MEMORY_FACTOR = 4

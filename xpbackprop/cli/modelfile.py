@@ -2,10 +2,11 @@
 where it meets :mod:`xpbackprop.io`.
 
 :class:`ModelInfo` is what the command line knows about a model's data: the label of each class,
-the training file's feature names and its label column. Today's model files keep the classes
-(``xb.save(..., classes=)``, :func:`xpbackprop.saved_classes`), one label per output; feature
-names and the label column wait for the file format to hold them, and are ``None`` when read
-(``predict`` then matches a file's columns by their count, not their names).
+the training file's feature names (its header) and its label column. The model file keeps all
+three (``xb.save(..., classes=, features=, label=)``; ``xb.load`` sets them as the network's
+``classes``, ``features`` and ``label``): ``predict`` prints the labels and matches a CSV file's
+columns to the features by name. A file of an earlier format, or a model trained on data without
+a header, has no names: ``predict`` then matches the columns by their count.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import xpbackprop as xb
+
+from ..predictions import check_classes, check_features, check_label
 
 __all__ = ["ModelInfo", "class_labels", "read_model", "unkept", "write_model"]
 
@@ -30,26 +33,24 @@ class ModelInfo:
     label: str | None = None
 
 
-def _storable_classes(net: Any, info: ModelInfo) -> bool:
-    """Whether today's file format keeps ``info.classes`` for ``net``: one label per output."""
-    return info.classes is not None and len(info.classes) == net.n_outputs
-
-
 def unkept(net: Any, info: ModelInfo) -> str | None:
-    """What of ``info`` a model file of ``net`` would lose and ``predict`` needs (checked before
-    training, so that nothing is trained in vain), or ``None``. Feature names and the label column
-    are not needed: ``predict`` matches columns by their count without them."""
-    if info.classes is None or _storable_classes(net, info):
-        return None
-    if list(info.classes) == [0, 1]:  # a sigmoid unit's own outputs
-        return None
-    return (f"a model file keeps one class label per output, and a one-unit sigmoid network has one "
-            f"output for the two classes {info.classes}")
+    """Why a model file of ``net`` could not keep ``info`` (checked before training, so that nothing
+    is trained in vain: the checks of ``xb.save``), or ``None``."""
+    try:
+        check_classes(info.classes, net.layers)
+    except (TypeError, ValueError) as exc:
+        return f"the model file cannot keep the class labels: {exc}"
+    try:
+        check_label(info.label, check_features(info.features, net.layers))
+    except (TypeError, ValueError) as exc:
+        return (f"the model file cannot keep the data's column names ({exc}); give each column its own "
+                "non-empty name in the header")
+    return None
 
 
 def write_model(net: Any, path: str | os.PathLike[str], info: ModelInfo) -> None:
-    """Write ``net`` with what the file format keeps of ``info``."""
-    xb.save(net, path, classes=info.classes if _storable_classes(net, info) else None)
+    """Write ``net`` with ``info``."""
+    xb.save(net, path, classes=info.classes, features=info.features, label=info.label)
 
 
 def read_model(path: str | os.PathLike[str], backend: str = "numpy",
@@ -57,7 +58,7 @@ def read_model(path: str | os.PathLike[str], backend: str = "numpy",
     """The network in the model file ``path`` on ``backend`` / ``device``, and what the file knows
     of its data."""
     net = xb.load(path, backend=backend, device=device)
-    return net, ModelInfo(classes=xb.saved_classes(path))
+    return net, ModelInfo(classes=net.classes, features=net.features, label=net.label)
 
 
 def class_labels(net: Any, info: ModelInfo) -> list[Any] | None:
@@ -65,6 +66,7 @@ def class_labels(net: Any, info: ModelInfo) -> list[Any] | None:
     for one sigmoid unit), or ``None`` for a network that gives values."""
     if not net.is_classifier:
         return None
-    if info.classes is not None:
+    count = 2 if net.n_outputs == 1 else net.n_outputs
+    if info.classes is not None and len(info.classes) == count:  # not labels that name a sigmoid unit
         return list(info.classes)
-    return [0, 1] if net.n_outputs == 1 else list(range(net.n_outputs))
+    return list(range(count))

@@ -144,14 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="apply a saved model to a CSV/NPZ file",
         description="Predictions of a saved model (xpbackprop train --save) for the rows of a CSV file "
-                    "(every column a feature, or the columns of the training file with its label column) "
-                    "or the array X of an NPZ file, as CSV on stdout or in --output.")
+                    "or the array X of an NPZ file, as CSV on stdout or in --output. A CSV file's columns "
+                    "are matched by name to the features the model file keeps (any order; its label column "
+                    "left out), else by their count (every column a feature, or the columns of the "
+                    "training file with its label column last).")
     add = predict.add_argument
     add("model", type=Path, help="a model file written by --save or xb.save")
     add("data", type=Path, help="a .csv or .npz file")
     add("--label-column", type=argtypes.label_column, default=None, metavar="NAME|INDEX",
-        help="a CSV column to leave out of the features (its accuracy is reported); by default the last "
-             "column when the file has one column more than the model has inputs")
+        help="a CSV column to leave out of the features (its accuracy is reported); by default the "
+             "training file's label column where the model keeps its name, else the last column when the "
+             "file has one column more than the model has inputs")
     add("-o", "--output", type=Path, default=None, metavar="FILE.csv",
         help="write the predictions here instead of stdout")
     add("--proba", action="store_true", help="class probabilities (one column per class) instead of labels")
@@ -162,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="backends and devices here, or a model's summary",
                                description="Without a file: the backends that run here and their "
-                                           "devices. With a model file: its layers, equations and classes.")
+                                           "devices. With a model file: its layers, equations, classes, "
+                                           "features and label column.")
     info.add_argument("model", type=Path, nargs="?", default=None, help="a model file to describe")
     info.set_defaults(handler=cmd_info, backend="numpy", device=None, threads=0)
     return parser

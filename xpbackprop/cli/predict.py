@@ -103,7 +103,7 @@ def match_columns(path: Path, header: list[str], info: ModelInfo,
     order = [table.columns.index(name) for name in features]
     if order != list(range(len(order))):
         print(f"xpbackprop: {path}: columns matched to the model's features by name", file=sys.stderr)
-    return datasets.Table(table.X[:, order], table.y, features, table.label)
+    return datasets.Table(table.X[:, order], table.y, features, table.label, header=True)
 
 
 def _number(value: float, digits: int) -> str:
@@ -120,7 +120,7 @@ def _predictions(net: Any, info: ModelInfo, X: np.ndarray, proba: bool,
         names = labels if labels is not None and len(labels) == values.shape[1] else range(values.shape[1])
         header = [_field(f"p_{_label_text(c)}") for c in names]
         return header, [[_number(v, digits) for v in row] for row in values]
-    values = xb.to_numpy(net.predict(X))
+    values = xb.to_numpy(net.predict_index(X) if net.is_classifier else net.predict(X))
     values = values.reshape(len(values), -1)
     header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{k}" for k in range(values.shape[1])]
     if labels is not None and not multilabel:  # class indices as the labels they stand for

@@ -69,8 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     net, settings = _network(args, data, targets, output, loss)
     info = ModelInfo(classes=targets.classes, features=data.features, label=data.label)
     if args.save is not None and (reason := unkept(net, info)) is not None:
-        raise CommandError(f"--save {args.save}: {reason}; use the default softmax output, or classes "
-                           "0 and 1")
+        raise CommandError(f"--save {args.save}: {reason}")
     if note:
         print(f"note: {note}")
     _print_plan(args, data, targets, split, net, settings)
@@ -91,6 +90,8 @@ def _load(args: argparse.Namespace) -> Data:
         raise CommandError(
             f"no data set or file {args.data!r}: give one of {sorted(datasets.BUILTIN)} or a .csv/.npz path")
     table = datasets.load_table(path, args.label_column)
+    if not table.header:  # columns named by their position: no names for the model file to keep
+        return Data(str(path), table.X, table.y, "file")
     return Data(str(path), table.X, table.y, "file", table.columns, table.label)
 
 
