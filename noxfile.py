@@ -1,8 +1,9 @@
-"""Sessions: the test suite once per backend, the cross-backend agreement run, lint, the docs.
+"""Sessions: the test suite once per backend and the cross-backend agreement run, lint, the docs.
 
-``nox`` runs every default session; a backend that cannot run here (``cupy``
-without a CUDA device) skips with its reason, and fails instead when it was
-asked for by name (``nox -s cupy``) or in ``XPBACKPROP_BACKENDS``.
+``nox`` runs every default session: ``tests`` (every CPU backend in one environment), ``dask``,
+``cupy``, ``lint``, ``docs``. A backend that cannot run here (``cupy`` without a CUDA device) skips
+with its reason, and fails instead when it was asked for by name (``nox -s cupy``) or in
+``XPBACKPROP_BACKENDS``. ``nox -s "suite(backend='torch')"`` runs one CPU backend alone.
 """
 
 from __future__ import annotations
@@ -27,27 +28,38 @@ CPU_BACKENDS = {
 }
 
 
+#: one single-threaded test process per core (pytest-xdist): the tests are small and single-threaded
+PARALLEL = ("-n", "auto")
+THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def _pytest(session: nox.Session, backends: str, *args: str, python: str = "python") -> None:
-    session.run(
-        python, "-m", "pytest", *args, *session.posargs,
-        env={"XPBACKPROP_BACKENDS": backends},
-    )
+    env = {"XPBACKPROP_BACKENDS": backends, **THREADS}
+    if "jax" in backends.split(","):
+        # JAX compiles each new program; many tests compile the same ones: keep them on disk for the run
+        env.update(JAX_COMPILATION_CACHE_DIR=os.path.join(session.create_tmp(), "jax-cache"),
+                   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
+    session.run(python, "-m", "pytest", *PARALLEL, *args, *session.posargs, env=env)
 
 
 @nox.session
-@nox.parametrize("backend", list(CPU_BACKENDS))
-def tests(session: nox.Session, backend: str) -> None:
-    """The whole suite on one CPU backend (the agreement tests run in `agreement`)."""
-    session.install("-e", ".[test]", *CPU_BACKENDS[backend])
-    _pytest(session, backend, "-m", "not agreement")
-
-
-@nox.session
-def agreement(session: nox.Session) -> None:
-    """Every CPU backend against the NumPy float64 reference, in one environment."""
+def tests(session: nox.Session) -> None:
+    """The whole suite once per CPU backend, then every CPU backend against the NumPy float64
+    reference (the agreement tests), all in one environment."""
     extras = [pkg for pkgs in CPU_BACKENDS.values() for pkg in pkgs]
     session.install("-e", ".[test]", *extras)
+    for backend in CPU_BACKENDS:
+        _pytest(session, backend, "-m", "not agreement")
     _pytest(session, ",".join(CPU_BACKENDS), "-m", "agreement")
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", list(CPU_BACKENDS))
+def suite(session: nox.Session, backend: str) -> None:
+    """The whole suite on one CPU backend, with only that backend's library installed."""
+    session.install("-e", ".[test]", *CPU_BACKENDS[backend])
+    _pytest(session, backend, "-m", "not agreement")
 
 
 @nox.session
