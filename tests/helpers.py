@@ -52,3 +52,39 @@ def f64(xp, host):
     """``host`` as a float64 array of ``xp`` (JAX switched to 64-bit first)."""
     enable_float64(xp)
     return xp.asarray(np.asarray(host, dtype=np.float64))
+
+
+def run_cli(capsys, argv):
+    """``(exit status, stdout, stderr)`` of the command line's ``main(argv)`` in this process
+    (argparse's exits included); arguments may be paths or numbers."""
+    from xpbackprop.cli import main
+
+    try:
+        rc = main([str(a) for a in argv])
+    except SystemExit as exc:
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def reported(out: str, name: str) -> float:
+    """The number on the command line's output line ``name <number>``."""
+    import re
+
+    match = re.search(rf"^{name}\s+(-?[0-9.]+)$", out, flags=re.MULTILINE)
+    assert match, f"no '{name}' line in:\n{out}"
+    return float(match.group(1))
+
+
+#: the test suite's data files (recorded parameters, files of earlier format versions)
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def version1_writer():
+    """tests/data/make_version1_files.py, the script that wrote the version-1 files there."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_version1_files", DATA / "make_version1_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import reported
+from helpers import run_cli as run
 
 import xpbackprop as xb
 from xpbackprop import datasets
@@ -23,20 +25,6 @@ from xpbackprop.cli import fold_standardization, main, parse_arguments
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(capsys, argv):
-    """``(exit status, stdout, stderr)`` of ``main(argv)`` in this process (argparse's exits included)."""
-    try:
-        rc = main(argv)
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def reported(out: str, name: str) -> float:
-    match = re.search(rf"^{name}\s+(-?[0-9.]+)$", out, flags=re.MULTILINE)
-    assert match, f"no '{name}' line in:\n{out}"
-    return float(match.group(1))
 
 
 def numpy_logits(model: Path, X: np.ndarray) -> np.ndarray:

@@ -11,21 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli as run
 
 import xpbackprop as xb
 from xpbackprop import datasets
-from xpbackprop.cli import main
 from xpbackprop.cli import predict as predict_module
 from xpbackprop.cli import train as train_module
-
-
-def run(capsys, argv):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture

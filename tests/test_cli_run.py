@@ -8,21 +8,11 @@ import re
 
 import numpy as np
 import pytest
+from helpers import run_cli as run
 
 import xpbackprop as xb
-from xpbackprop.cli import main
 from xpbackprop.cli.progress import EpochReport
 from xpbackprop.cli.runtime import run_settings
-
-
-def run(capsys, argv):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
 
 LOGS = [{"loss": 0.9, "val_loss": 1.25, "val_score": 0.5},
         {"loss": 0.5, "val_loss": 0.75, "val_score": 0.625},

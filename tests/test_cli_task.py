@@ -9,25 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import reported
+from helpers import run_cli as run
 
 import xpbackprop as xb
 from xpbackprop import datasets
-from xpbackprop.cli import main
-
-
-def run(capsys, argv):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def reported(out: str, name: str) -> float:
-    match = re.search(rf"^{name}\s+(-?[0-9.]+)$", out, flags=re.MULTILINE)
-    assert match, f"no '{name}' line in:\n{out}"
-    return float(match.group(1))
 
 
 def write_csv(path: Path, header: list[str], rows) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import gc
-import importlib.util
 import json
 import os
 import re
@@ -13,11 +12,10 @@ import tempfile
 import tracemalloc
 import warnings
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import RTOL, assert_close
+from helpers import DATA, RTOL, assert_close, version1_writer
 
 import xpbackprop as xb
 
@@ -540,20 +538,11 @@ def test_an_architecture_longer_than_load_reads_is_refused_before_writing(tmp_pa
 # --- files of the earlier version --------------------------------------------------------------------
 
 
-def _version1():
-    """tests/data/make_version1_files.py, the script that wrote the version-1 files there."""
-    spec = importlib.util.spec_from_file_location("make_version1_files", DATA / "make_version1_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DATA = Path(__file__).parent / "data"
 
 
 def test_model_files_of_version_1_still_load(xp, backend):
     # written by the earlier version; the reference is the same networks built and trained now
-    v1 = _version1()
+    v1 = version1_writer()
     X, y, _, _ = v1.version1_data()
     mlp, conv = v1.version1_networks()
     mlp.fit(X, y, epochs=3, lr=0.1)

@@ -8,7 +8,6 @@ NumPy float64.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import io
 import json
 import math
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import DATA, version1_writer
 
 import xpbackprop as xb
 from xpbackprop.optimizers import SGD
@@ -724,16 +724,7 @@ def test_the_last_epoch_is_checkpointed_and_a_resumed_run_drops_the_old_stop_rea
 # --- checkpoints of version 1 (files written before the history moved into arrays) -----------------
 
 
-def _version1():
-    """tests/data/make_version1_files.py, the script that wrote the version-1 files there."""
-    spec = importlib.util.spec_from_file_location("make_version1_files", DATA / "make_version1_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DATA = Path(__file__).parent / "data"
-V1 = _version1()
+V1 = version1_writer()
 
 
 @pytest.mark.parametrize("name", ["checkpoint_adam_v1.npz", "checkpoint_sgd_v1.npz"])
