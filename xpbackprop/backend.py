@@ -30,6 +30,7 @@ __all__ = [
     "mutable",
     "namespace",
     "on_host",
+    "plain_host_array",
     "resolve_dtype",
     "supports_float64",
     "to_backend",
@@ -340,6 +341,22 @@ def supports_float64(xp: ModuleType, device: Any = None) -> bool:
 def mutable(x: Any) -> bool:
     """Whether ``x`` is an array that can change in place (NumPy, CuPy, PyTorch, Dask; not JAX)."""
     return array_api_compat.is_writeable_array(x)
+
+
+def plain_host_array(x: Any, name: str) -> Any:
+    """A NumPy masked array is refused (its mask would be ignored on some backends and break the
+    arithmetic on others); an ``np.matrix`` or other ``ndarray`` subclass becomes a plain array of
+    the same shape and values."""
+    if not isinstance(x, np.ndarray) or type(x) is np.ndarray:
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a NumPy masked array ({int(np.ma.count_masked(x))} of its {x.size} values "
+            f"masked); xpbackprop does not apply masks: fill the masked values "
+            f"({name}.filled(value)) or drop their rows ({name}[~{name}.mask.any(axis=1)]), and pass "
+            f"a plain array"
+        )
+    return np.asarray(x).view(np.ndarray)
 
 
 def host_eps(dtype: Any) -> float:

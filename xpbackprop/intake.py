@@ -22,8 +22,6 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from . import adapters
 from . import backend as _backend
 from .backend import device_of
@@ -95,7 +93,7 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
     if x is None:
         raise TypeError(f"{name} must be an array of numbers, got None")
     x = host_array(x, name=name)
-    x = _plain_numpy(x, name)
+    x = _backend.plain_host_array(x, name)
     lib = _backend.library_of(x)
     if lib == target:  # the network's own library: no conversion, only checks
         return _own_array(x, xp, name=name, target=target, expected_device=expected_device)
@@ -119,22 +117,6 @@ def as_array(x: Any, xp: ModuleType, *, name: str, device: Any = None,
     if not _is_numeric(converted.dtype, xp):
         raise TypeError(_dtype_message(name, converted.dtype))
     return converted
-
-
-def _plain_numpy(x: Any, name: str) -> Any:
-    """A NumPy masked array is refused (its mask would be ignored on some backends and break the
-    arithmetic on others); an ``np.matrix`` or other ``ndarray`` subclass becomes a plain array of
-    the same shape and values."""
-    if not isinstance(x, np.ndarray) or type(x) is np.ndarray:
-        return x
-    if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(
-            f"{name} is a NumPy masked array ({int(np.ma.count_masked(x))} of its {x.size} values "
-            f"masked); xpbackprop does not apply masks: fill the masked values "
-            f"({name}.filled(value)) or drop their rows ({name}[~{name}.mask.any(axis=1)]), and pass "
-            f"a plain array"
-        )
-    return np.asarray(x).view(np.ndarray)
 
 
 def _own_array(x: Any, xp: ModuleType, *, name: str, target: str,
