@@ -520,15 +520,24 @@ def _replace(base: str, **members: bytes) -> bytes:
     return _zip(list(old.items()))
 
 
-def _load_bytes_within(data: bytes, name: str, limit: int = 2**24):
-    """``_load_bytes`` allocating at most ``limit`` bytes at its peak (numpy reports to tracemalloc)."""
-    tracemalloc.start()
-    try:
-        result = _load_bytes(data, name)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
+class _Peak:
+    """The most bytes allocated at once inside the block (``.bytes``; numpy reports to tracemalloc)."""
+
+    def __enter__(self):
+        tracemalloc.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.bytes = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    assert peak < limit, f"loading {name} allocated {peak} bytes"
+        return False
+
+
+def _load_bytes_within(data: bytes, name: str, limit: int = 2**24):
+    """``_load_bytes`` allocating at most ``limit`` bytes at its peak."""
+    with _Peak() as peak:
+        result = _load_bytes(data, name)
+    assert peak.bytes < limit, f"loading {name} allocated {peak.bytes} bytes"
     return result
 
 
@@ -579,14 +588,9 @@ def test_a_member_claiming_more_data_than_it_holds_is_refused_before_allocating(
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "claims.npz"
         path.write_bytes(data)
-        tracemalloc.start()
-        try:
-            with pytest.raises(xb.ModelFileError, match=message):
-                xb.load(path)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peak < 2**24
+        with _Peak() as peak, pytest.raises(xb.ModelFileError, match=message):
+            xb.load(path)
+    assert peak.bytes < 2**24
 
 
 def test_a_huge_config_string_is_refused_before_reading_it():
@@ -602,15 +606,10 @@ def test_a_huge_architecture_is_refused_before_building_it():
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "wide.npz"
         path.write_bytes(buf.getvalue())
-        tracemalloc.start()
-        try:
-            with pytest.raises(xb.ModelFileError, match=r"wide\.npz: the architecture has 8796093022227 "
-                                                       r"parameters"):
-                xb.load(path)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peak < 2**24
+        message = r"wide\.npz: the architecture has 8796093022227 parameters"
+        with _Peak() as peak, pytest.raises(xb.ModelFileError, match=message):
+            xb.load(path)
+    assert peak.bytes < 2**24
 
 
 UNPICKLED: list[str] = []
@@ -650,15 +649,8 @@ PEAK_FACTOR, PEAK_SLACK = 8, 2**22
 
 
 def _assert_bounded_load(data: bytes, name: str = "model.npz"):
-    """``_load_bytes`` under tracemalloc: the peak within PEAK_FACTOR x the file's size + PEAK_SLACK."""
-    tracemalloc.start()
-    try:
-        result = _load_bytes(data, name)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak <= PEAK_FACTOR * len(data) + PEAK_SLACK, f"a {len(data)}-byte file took {peak} bytes to load"
-    return result
+    """``_load_bytes`` with its peak within PEAK_FACTOR x the file's size + PEAK_SLACK."""
+    return _load_bytes_within(data, name, limit=PEAK_FACTOR * len(data) + PEAK_SLACK + 1)
 
 
 def _mlp_file(sizes, dtype, params, compressed):
@@ -705,15 +697,10 @@ def test_a_small_file_of_compressed_zeros_is_refused_within_a_small_memory(dtype
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "zeros.npz"
         path.write_bytes(data)
-        tracemalloc.start()
-        try:
-            with pytest.raises(xb.ModelFileError, match=r"would take \d+ bytes of memory in all, more than 4 "
-                                                        r"times the file's \d+ bytes"):
-                xb.load(path)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peak < 2**21, f"refusing a {len(data)}-byte file took {peak} bytes"
+        message = r"would take \d+ bytes of memory in all, more than 4 times the file's \d+ bytes"
+        with _Peak() as peak, pytest.raises(xb.ModelFileError, match=message):
+            xb.load(path)
+    assert peak.bytes < 2**21, f"refusing a {len(data)}-byte file took {peak.bytes} bytes"
 
 
 @pytest.mark.parametrize("sizes", [[1000, 1000, 10], [3, 600, 600, 3]])
